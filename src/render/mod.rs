@@ -1,0 +1,144 @@
+//! Model -> typed `k8s-openapi` objects -> YAML documents, grouped by concern (one file each
+//! when writing a folder). Objects are built as structs, never as YAML text.
+
+mod configmap;
+mod hash;
+mod job;
+mod kustomization;
+mod networkpolicy;
+mod pdb;
+mod pod;
+mod pv;
+mod secret;
+mod services;
+mod statefulset;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use crate::model::Model;
+
+pub use hash::short_hash;
+pub use kustomization::kustomization;
+
+/// What a group of documents is about; also its file name in folder output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Concern {
+    PersistentVolumes,
+    Secret,
+    ConfigMap,
+    Services,
+    StatefulSet,
+    PodDisruptionBudget,
+    NetworkPolicy,
+    BootstrapJob,
+}
+
+impl Concern {
+    pub const ALL: [Concern; 8] = [
+        Concern::PersistentVolumes,
+        Concern::Secret,
+        Concern::ConfigMap,
+        Concern::Services,
+        Concern::StatefulSet,
+        Concern::PodDisruptionBudget,
+        Concern::NetworkPolicy,
+        Concern::BootstrapJob,
+    ];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Concern::PersistentVolumes => "pv.yaml",
+            Concern::Secret => "secret.yaml",
+            Concern::ConfigMap => "configmap.yaml",
+            Concern::Services => "services.yaml",
+            Concern::StatefulSet => "statefulset.yaml",
+            Concern::PodDisruptionBudget => "pdb.yaml",
+            Concern::NetworkPolicy => "networkpolicy.yaml",
+            Concern::BootstrapJob => "bootstrap-job.yaml",
+        }
+    }
+}
+
+/// One concern's YAML: one or more documents, each starting with `---`.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub concern: Concern,
+    pub yaml: String,
+}
+
+/// Render every object of the model, in apply order (PVs and Secret before the pods that use
+/// them, the Job last).
+pub fn render(m: &Model) -> Vec<Rendered> {
+    let config = configmap::config_map(m);
+    let config_hash = configmap::content_hash(&config);
+    let mut out = Vec::with_capacity(Concern::ALL.len());
+    let mut push = |concern, yaml: String| {
+        if !yaml.is_empty() {
+            out.push(Rendered { concern, yaml });
+        }
+    };
+    push(
+        Concern::PersistentVolumes,
+        documents(&pv::persistent_volumes(m)),
+    );
+    push(Concern::Secret, documents(&secret::secret(m)));
+    push(Concern::ConfigMap, document(&config));
+    push(Concern::Services, documents(&services::services(m)));
+    push(
+        Concern::StatefulSet,
+        document(&statefulset::statefulset(m, &config_hash)),
+    );
+    push(
+        Concern::PodDisruptionBudget,
+        document(&pdb::pod_disruption_budget(m)),
+    );
+    push(
+        Concern::NetworkPolicy,
+        documents(&networkpolicy::network_policy(m)),
+    );
+    push(
+        Concern::BootstrapJob,
+        document(&job::bootstrap_job(m, &config)),
+    );
+    out
+}
+
+/// All documents as one multi-document stream (stdout form).
+pub fn to_stream(rendered: &[Rendered]) -> String {
+    let mut s = String::with_capacity(rendered.iter().map(|r| r.yaml.len()).sum());
+    for r in rendered {
+        s.push_str(&r.yaml);
+    }
+    s
+}
+
+fn document<T: Serialize>(object: &T) -> String {
+    let body = serde_saphyr::to_string(object)
+        .unwrap_or_else(|e| panic!("a typed Kubernetes object failed to serialize: {e}"));
+    let mut s = String::with_capacity(body.len() + 4);
+    s.push_str("---\n");
+    s.push_str(&body);
+    s
+}
+
+fn documents<T: Serialize>(objects: &[T]) -> String {
+    objects.iter().map(document).collect()
+}
+
+/// Metadata of a namespaced object of this release.
+fn metadata(m: &Model, name: &str, component: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(m.namespace.clone()),
+        labels: Some(m.labels.full(component)),
+        annotations: non_empty(m.annotations.clone()),
+        ..ObjectMeta::default()
+    }
+}
+
+fn non_empty(map: BTreeMap<String, String>) -> Option<BTreeMap<String, String>> {
+    (!map.is_empty()).then_some(map)
+}

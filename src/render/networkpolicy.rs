@@ -1,0 +1,88 @@
+//! NetworkPolicy: the cluster bus only between the release's own pods; the client port from the
+//! release's pods, the bootstrap Job and the selected clients.
+
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::metadata;
+use crate::model::{Model, COMPONENT_BOOTSTRAP, COMPONENT_REDIS};
+use crate::profile::ServiceType;
+
+fn tcp(port: u16) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(i32::from(port))),
+        protocol: Some("TCP".into()),
+        ..NetworkPolicyPort::default()
+    }
+}
+
+fn pods(labels: std::collections::BTreeMap<String, String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(labels),
+            ..LabelSelector::default()
+        }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+pub fn network_policy(m: &Model) -> Vec<NetworkPolicy> {
+    if !m.network_policy.enabled {
+        return Vec::new();
+    }
+    let own = pods(m.labels.selector(COMPONENT_REDIS));
+    let cluster_rule = NetworkPolicyIngressRule {
+        from: Some(vec![own]),
+        ports: Some(vec![tcp(m.port), tcp(m.bus_port())]),
+    };
+
+    let clients = &m.network_policy.clients;
+    let client_rule = if clients.is_empty() && m.service.type_ != ServiceType::ClusterIP {
+        // A NodePort or LoadBalancer Service exists to be reached from outside: any source.
+        NetworkPolicyIngressRule {
+            from: None,
+            ports: Some(vec![tcp(m.port)]),
+        }
+    } else {
+        let mut from = vec![pods(m.labels.selector(COMPONENT_BOOTSTRAP))];
+        if clients.is_empty() {
+            // Every pod in the release's namespace.
+            from.push(NetworkPolicyPeer {
+                pod_selector: Some(LabelSelector::default()),
+                ..NetworkPolicyPeer::default()
+            });
+        }
+        from.extend(clients.iter().map(|c| NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector {
+                match_labels: (!c.pod_labels.is_empty()).then(|| c.pod_labels.clone()),
+                ..LabelSelector::default()
+            }),
+            namespace_selector: c.namespace_labels.as_ref().map(|ns| LabelSelector {
+                match_labels: (!ns.is_empty()).then(|| ns.clone()),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        }));
+        NetworkPolicyIngressRule {
+            from: Some(from),
+            ports: Some(vec![tcp(m.port)]),
+        }
+    };
+
+    vec![NetworkPolicy {
+        metadata: metadata(m, &m.names.network_policy, COMPONENT_REDIS),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(m.labels.selector(COMPONENT_REDIS)),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(vec![cluster_rule, client_rule]),
+            ..NetworkPolicySpec::default()
+        }),
+    }]
+}
