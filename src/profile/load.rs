@@ -45,7 +45,7 @@ pub fn load_str(
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
             let finding = Finding::error(
-                FieldPath::default(),
+                key_on_line(text, span.start),
                 format!("TOML syntax: {}", e.message().trim()),
             )
             .help("check quoting, brackets and `key = value` pairs on that line");
@@ -147,6 +147,37 @@ fn resolve_env_password(
             None
         }
     }
+}
+
+/// For a syntax error, which has no parse tree: the key written on the error's line, under the
+/// last `[table]` header above it. Best effort; the span is exact regardless.
+fn key_on_line(text: &str, offset: usize) -> FieldPath {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let l = l.trim();
+            l.starts_with('[')
+                .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        })
+        .unwrap_or_default();
+    let key = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"');
+    let mut path = FieldPath::parse(&table);
+    if line.contains('=') && !key.is_empty() {
+        path = path.key(key);
+    }
+    path
 }
 
 /// A hint for serde's type errors, which say what they got but not how to write it.

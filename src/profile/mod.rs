@@ -19,7 +19,7 @@ use serde::Deserialize;
 pub struct Profile {
     /// `cluster`: sharded Redis Cluster (masters x replicas).
     pub mode: Mode,
-    /// Release name: names every object. A DNS-1035 label of at most 45 characters, so that the
+    /// Release name: names every object. A DNS-1035 label of at most 44 characters, so that the
     /// longest generated name (the bootstrap Job) still fits the 63-character limit.
     pub name: String,
     /// Namespace written into namespaced objects (a kustomize `namespace:` overlay may change it).

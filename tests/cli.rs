@@ -1,0 +1,314 @@
+//! The binary, end to end: exit codes, folder output rules, init/schema/completions.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+fn redkube(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_redkube"))
+        .args(args)
+        .env("REDIS_PASSWORD", TEST_PASSWORD)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn profile(name: &str) -> String {
+    root().join("profiles").join(name).display().to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn render_to_stdout_matches_the_library() {
+    let out = redkube(&["render", &profile("cluster-storageclass.toml")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = render_file(&root().join("profiles/cluster-storageclass.toml"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    assert!(
+        stderr(&out).contains("literal password"),
+        "the literal-password warning is shown"
+    );
+}
+
+#[test]
+fn folder_output_is_a_kustomize_base_of_the_same_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("deploy");
+    let out = redkube(&[
+        "render",
+        &profile("cluster-nfs.toml"),
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        files_in(&out_dir),
+        [
+            "bootstrap-job.yaml",
+            "configmap.yaml",
+            "kustomization.yaml",
+            "networkpolicy.yaml",
+            "pdb.yaml",
+            "pv.yaml",
+            "services.yaml",
+            "statefulset.yaml"
+        ],
+        "existing-secret profiles render no secret.yaml"
+    );
+    let kustomization = std::fs::read_to_string(out_dir.join("kustomization.yaml")).unwrap();
+    let stream = render_file(&root().join("profiles/cluster-nfs.toml"));
+    let mut joined = String::new();
+    for line in kustomization.lines().filter_map(|l| l.strip_prefix("- ")) {
+        let text = std::fs::read_to_string(out_dir.join(line)).unwrap();
+        joined.push_str(
+            text.strip_prefix(redkube::output::HEADER)
+                .expect("header marks the file"),
+        );
+    }
+    assert_eq!(
+        joined, stream,
+        "the folder holds exactly the stdout documents, in order"
+    );
+}
+
+#[test]
+fn a_foreign_file_is_never_clobbered_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("statefulset.yaml");
+    std::fs::write(&mine, "# my own hand-written file\n").unwrap();
+    let out = redkube(&[
+        "render",
+        &profile("cluster-cache.toml"),
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("was not written by redkube"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        ["statefulset.yaml"],
+        "nothing else was written"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&mine).unwrap(),
+        "# my own hand-written file\n"
+    );
+
+    let forced = redkube(&[
+        "render",
+        &profile("cluster-cache.toml"),
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(std::fs::read_to_string(&mine)
+        .unwrap()
+        .starts_with(redkube::output::HEADER));
+}
+
+#[test]
+fn re_rendering_replaces_own_files_and_removes_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(redkube(&["render", &profile("cluster-nfs.toml"), "-o", d])
+        .status
+        .success());
+    assert!(dir.path().join("pv.yaml").exists());
+    // Same folder, a profile without NFS: pv.yaml was ours and no longer applies.
+    assert!(
+        redkube(&["render", &profile("cluster-storageclass.toml"), "-o", d])
+            .status
+            .success()
+    );
+    assert!(!dir.path().join("pv.yaml").exists());
+    assert!(dir.path().join("secret.yaml").exists());
+    let leftovers: Vec<String> = files_in(dir.path())
+        .into_iter()
+        .filter(|f| f.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn an_invalid_profile_writes_nothing_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("never");
+    let bad = root().join("tests/invalid/masters-too-few.toml");
+    let out = redkube(&[
+        "render",
+        bad.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !out_dir.exists(),
+        "no folder is created for an invalid profile"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("masters-too-few.toml:9:11"), "{err}");
+    assert!(err.contains("cluster.masters"), "{err}");
+    assert!(err.contains("help:"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(redkube(&["render"]).status.code(), Some(2));
+    assert_eq!(redkube(&["frobnicate"]).status.code(), Some(2));
+    let missing = redkube(&["render", "/nonexistent/profile.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent/profile.toml"));
+}
+
+#[test]
+fn a_missing_password_env_var_is_an_invalid_profile() {
+    let out = Command::new(env!("CARGO_BIN_EXE_redkube"))
+        .args(["render", &profile("cluster-cache.toml")])
+        .env_remove("REDIS_PASSWORD")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("`REDIS_PASSWORD` is not set"));
+}
+
+#[test]
+fn the_password_stays_out_of_logs_configmaps_and_command_lines() {
+    let stream = render_file(&root().join("profiles/cluster-cache.toml"));
+    for doc in documents(&stream) {
+        if doc.contains("kind: Secret") {
+            continue;
+        }
+        assert!(
+            !doc.contains(TEST_PASSWORD),
+            "password in a non-Secret object:\n{doc}"
+        );
+        use base64_free::contains_base64_of;
+        assert!(!contains_base64_of(doc, TEST_PASSWORD));
+    }
+    let out = redkube(&["validate", &profile("cluster-cache.toml")]);
+    assert!(!stderr(&out).contains(TEST_PASSWORD));
+}
+
+/// Base64 without a dependency: enough to look for an encoded password.
+mod base64_free {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    pub fn encode(input: &[u8]) -> String {
+        let mut out = String::new();
+        for chunk in input.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+    pub fn contains_base64_of(haystack: &str, secret: &str) -> bool {
+        haystack.contains(encode(secret.as_bytes()).trim_end_matches('='))
+    }
+}
+
+#[test]
+fn the_secret_holds_the_password() {
+    let stream = render_file(&root().join("profiles/cluster-cache.toml"));
+    let secret = documents(&stream)
+        .into_iter()
+        .find(|d| d.contains("kind: Secret"))
+        .unwrap();
+    assert!(base64_free::contains_base64_of(secret, TEST_PASSWORD));
+}
+
+#[test]
+fn init_prints_valid_starter_profiles() {
+    for storage in ["claim", "nfs", "ephemeral"] {
+        let out = redkube(&["init", "--storage", storage]);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let result = redkube::profile::load::load_str("starter.toml", &text, &test_env);
+        assert!(
+            result.is_ok(),
+            "starter for {storage} is invalid: {:?}",
+            result.err()
+        );
+    }
+}
+
+#[test]
+fn schema_is_json_and_describes_the_profile() {
+    let out = redkube(&["schema"]);
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let props = &schema["properties"];
+    for key in ["mode", "name", "cluster", "auth", "storage", "scheduling"] {
+        assert!(props.get(key).is_some(), "schema lacks {key}");
+    }
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = redkube(&["completions", "bash"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("redkube"));
+}
+
+/// The ConfigMap's scripts are POSIX sh; a syntax error would only show in a pod.
+#[test]
+fn rendered_scripts_parse_as_posix_sh() {
+    for profile in bundled_profiles() {
+        let stream = render_file(&profile);
+        let cm = documents(&stream)
+            .into_iter()
+            .find(|d| d.contains("kind: ConfigMap"))
+            .unwrap();
+        let value: serde_json::Value = serde_saphyr::from_str(cm).unwrap();
+        for (key, text) in value["data"].as_object().unwrap() {
+            if !key.ends_with(".sh") {
+                continue;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join(key);
+            std::fs::write(&file, text.as_str().unwrap()).unwrap();
+            for shell in ["dash", "sh"] {
+                let Ok(out) = Command::new(shell).arg("-n").arg(&file).output() else {
+                    continue;
+                };
+                assert!(
+                    out.status.success(),
+                    "{key} ({}) under {shell}: {}",
+                    profile.display(),
+                    stderr(&out)
+                );
+            }
+        }
+    }
+}
