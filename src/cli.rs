@@ -61,6 +61,7 @@ enum Command {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ModeArg {
     Cluster,
+    Sentinel,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -93,6 +94,7 @@ fn run(command: Command) -> i32 {
         Command::Init { mode, storage } => {
             let mode = match mode {
                 ModeArg::Cluster => Mode::Cluster,
+                ModeArg::Sentinel => Mode::Sentinel,
             };
             let storage = match storage {
                 StorageArg::Claim => StorageKind::Claim,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::profile::validate::{parse_image, ORDINAL_PLACEHOLDERS};
-use crate::profile::{self, Profile, StorageKind};
+use crate::profile::{self, Mode, Profile, StorageKind};
 
 /// Mount points and file names shared by the objects and the scripts that run in them.
 pub mod paths {
@@ -50,6 +50,7 @@ pub struct Names {
     pub release: String,
     pub statefulset: String,
     pub headless_service: String,
+    /// Clients' entry point: the Redis port (cluster) or the Sentinel port (sentinel).
     pub client_service: String,
     pub config_map: String,
     pub pdb: String,
@@ -60,12 +61,16 @@ pub struct Names {
 }
 
 impl Names {
-    fn new(release: &str) -> Self {
+    fn new(release: &str, mode: Mode) -> Self {
         Names {
             release: release.to_string(),
             statefulset: release.to_string(),
             headless_service: format!("{release}-headless"),
-            client_service: release.to_string(),
+            client_service: match mode {
+                Mode::Cluster => release.to_string(),
+                // Named for what it serves: Sentinel clients ask it for the master.
+                Mode::Sentinel => format!("{release}-sentinel"),
+            },
             config_map: format!("{release}-config"),
             pdb: release.to_string(),
             network_policy: release.to_string(),
@@ -132,24 +137,46 @@ pub struct Image {
     pub pinned: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Topology {
     Cluster {
         masters: u32,
         replicas_per_master: u32,
         node_timeout_ms: u32,
     },
+    /// One master set; every Redis pod runs a Sentinel beside it.
+    Sentinel(SentinelTopology),
+}
+
+#[derive(Debug, Clone)]
+pub struct SentinelTopology {
+    pub redis_pods: u32,
+    pub quorum: u32,
+    pub master_set: String,
+    pub down_after_ms: u32,
+    pub failover_timeout_ms: u32,
+    pub parallel_syncs: u32,
+    pub port: u16,
+    pub resources: profile::ResourceAmounts,
 }
 
 impl Topology {
     /// Number of Redis pods in the StatefulSet.
     pub fn pods(&self) -> u32 {
-        match *self {
+        match self {
             Topology::Cluster {
                 masters,
                 replicas_per_master,
                 ..
             } => masters * (1 + replicas_per_master),
+            Topology::Sentinel(s) => s.redis_pods,
+        }
+    }
+
+    pub fn sentinel(&self) -> Option<&SentinelTopology> {
+        match self {
+            Topology::Sentinel(s) => Some(s),
+            Topology::Cluster { .. } => None,
         }
     }
 }
@@ -189,19 +216,11 @@ pub enum Storage {
 
 impl Model {
     pub fn resolve(p: &Profile, env_password: Option<String>) -> Model {
-        let names = Names::new(&p.name);
+        let names = Names::new(&p.name, p.mode);
         let image_ref = parse_image(&p.image.reference).expect("validated");
         let version = image_ref.tag.map(str::to_string);
         let pinned = image_ref.digest.is_some();
-        let c = p
-            .cluster
-            .as_ref()
-            .expect("validated: cluster mode has [cluster]");
-        let topology = Topology::Cluster {
-            masters: c.masters,
-            replicas_per_master: c.replicas_per_master,
-            node_timeout_ms: c.node_timeout_ms,
-        };
+        let topology = resolve_topology(p);
         let auth = resolve_auth(p, &names, env_password);
         let storage = resolve_storage(p, topology.pods());
         Model {
@@ -232,12 +251,49 @@ impl Model {
         }
     }
 
+    /// The cluster bus port (cluster mode).
     pub fn bus_port(&self) -> u16 {
         self.port + 10000
     }
 
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.topology, Topology::Cluster { .. })
+    }
+
     pub fn pods(&self) -> u32 {
         self.topology.pods()
+    }
+}
+
+fn resolve_topology(p: &Profile) -> Topology {
+    match p.mode {
+        Mode::Cluster => {
+            let c = p
+                .cluster
+                .as_ref()
+                .expect("validated: cluster mode has [cluster]");
+            Topology::Cluster {
+                masters: c.masters,
+                replicas_per_master: c.replicas_per_master,
+                node_timeout_ms: c.node_timeout_ms,
+            }
+        }
+        Mode::Sentinel => {
+            let s = p
+                .sentinel
+                .as_ref()
+                .expect("validated: sentinel mode has [sentinel]");
+            Topology::Sentinel(SentinelTopology {
+                redis_pods: s.redis_pods,
+                quorum: s.quorum.unwrap_or(s.redis_pods / 2 + 1),
+                master_set: s.master_set.clone(),
+                down_after_ms: s.down_after_ms,
+                failover_timeout_ms: s.failover_timeout_ms,
+                parallel_syncs: s.parallel_syncs,
+                port: s.port,
+                resources: s.resources.clone(),
+            })
+        }
     }
 }
 

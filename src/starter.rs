@@ -14,6 +14,7 @@ pub fn starter_profile(mode: Mode, storage: StorageKind) -> String {
     let ctx = Ctx {
         mode: match mode {
             Mode::Cluster => "cluster",
+            Mode::Sentinel => "sentinel",
         },
         storage: match storage {
             StorageKind::Claim => "claim",
@@ -21,5 +22,5 @@ pub fn starter_profile(mode: Mode, storage: StorageKind) -> String {
             StorageKind::Ephemeral => "ephemeral",
         },
     };
-    crate::templates::render("starter.toml", &ctx)
+    crate::templates::render("starter.toml.j2", &ctx)
 }

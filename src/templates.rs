@@ -9,17 +9,46 @@ use serde::Serialize;
 
 use crate::model::{paths, Model, Topology};
 
-/// The ConfigMap's files, by key.
-const CONFIG_TEMPLATES: &[(&str, &str)] = &[
-    ("redis.conf", include_str!("../templates/redis.conf.j2")),
-    ("start.sh", include_str!("../templates/start.sh.j2")),
-    ("probe.sh", include_str!("../templates/probe.sh.j2")),
-    ("bootstrap.sh", include_str!("../templates/bootstrap.sh.j2")),
+/// Embedded templates, by template name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("redis.conf.j2", include_str!("../templates/redis.conf.j2")),
+    ("start.sh.j2", include_str!("../templates/start.sh.j2")),
+    ("probe.sh.j2", include_str!("../templates/probe.sh.j2")),
+    (
+        "bootstrap.sh.j2",
+        include_str!("../templates/bootstrap.sh.j2"),
+    ),
+    (
+        "sentinel-redis-start.sh.j2",
+        include_str!("../templates/sentinel-redis-start.sh.j2"),
+    ),
+    (
+        "sentinel-start.sh.j2",
+        include_str!("../templates/sentinel-start.sh.j2"),
+    ),
+    ("prestop.sh.j2", include_str!("../templates/prestop.sh.j2")),
+    (
+        "starter.toml.j2",
+        include_str!("../templates/starter.toml.j2"),
+    ),
 ];
 
-/// Other embedded templates.
-const OTHER_TEMPLATES: &[(&str, &str)] =
-    &[("starter.toml", include_str!("../templates/starter.toml.j2"))];
+/// The ConfigMap of a Redis Cluster: key, template.
+const CLUSTER_FILES: &[(&str, &str)] = &[
+    ("redis.conf", "redis.conf.j2"),
+    ("start.sh", "start.sh.j2"),
+    ("probe.sh", "probe.sh.j2"),
+    ("bootstrap.sh", "bootstrap.sh.j2"),
+];
+
+/// The ConfigMap of Redis with Sentinel: key, template.
+const SENTINEL_FILES: &[(&str, &str)] = &[
+    ("redis.conf", "redis.conf.j2"),
+    ("start.sh", "sentinel-redis-start.sh.j2"),
+    ("sentinel.sh", "sentinel-start.sh.j2"),
+    ("probe.sh", "probe.sh.j2"),
+    ("prestop.sh", "prestop.sh.j2"),
+];
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -33,7 +62,7 @@ fn environment() -> &'static Environment<'static> {
                 .build()
                 .expect("default delimiters are valid"),
         );
-        for (name, source) in CONFIG_TEMPLATES.iter().chain(OTHER_TEMPLATES) {
+        for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("embedded template {name} does not parse: {e}"));
         }
@@ -44,6 +73,7 @@ fn environment() -> &'static Environment<'static> {
 /// Everything a template may refer to; built from the model only.
 #[derive(Debug, Serialize)]
 struct Context<'a> {
+    mode: &'static str,
     release: &'a str,
     statefulset: &'a str,
     headless_service: &'a str,
@@ -66,6 +96,18 @@ struct Context<'a> {
     peer_wait_seconds: u32,
     ping_budget_seconds: u32,
     health_budget_seconds: u32,
+    maxclients: Option<u32>,
+    // Sentinel mode (zero in cluster mode, where no template reads them).
+    master_set: &'a str,
+    sentinel_port: u16,
+    quorum: u32,
+    down_after_ms: u32,
+    failover_timeout_ms: u32,
+    parallel_syncs: u32,
+    sentinel_ask_seconds: u32,
+    sentinel_resolve_seconds: u32,
+    failover_outcome_seconds: u32,
+    prestop_wait_seconds: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,13 +123,28 @@ pub const HEALTH_BUDGET_SECONDS: u32 = 180;
 /// How long a restarting pod waits for its peers' DNS names before repairing nodes.conf.
 pub const PEER_WAIT_SECONDS: u32 = 15;
 
+/// How long a starting Redis asks the Sentinels before the first pod may start as master.
+pub const SENTINEL_ASK_SECONDS: u32 = 30;
+/// How long a Sentinel waits for the names in its config to resolve.
+pub const SENTINEL_RESOLVE_SECONDS: u32 = 30;
+
 fn context(m: &Model) -> Context<'_> {
-    let Topology::Cluster {
-        masters,
-        replicas_per_master,
-        node_timeout_ms,
-    } = m.topology;
+    let (masters, replicas_per_master, node_timeout_ms) = match &m.topology {
+        Topology::Cluster {
+            masters,
+            replicas_per_master,
+            node_timeout_ms,
+        } => (*masters, *replicas_per_master, *node_timeout_ms),
+        Topology::Sentinel(_) => (1, m.pods() - 1, 0),
+    };
+    let sentinel = m.topology.sentinel();
+    let grace = m.pod.termination_grace_period_seconds;
     Context {
+        mode: if m.is_cluster() {
+            "cluster"
+        } else {
+            "sentinel"
+        },
         release: &m.names.release,
         statefulset: &m.names.statefulset,
         headless_service: &m.names.headless_service,
@@ -120,6 +177,20 @@ fn context(m: &Model) -> Context<'_> {
         peer_wait_seconds: PEER_WAIT_SECONDS,
         ping_budget_seconds: PING_BUDGET_SECONDS,
         health_budget_seconds: HEALTH_BUDGET_SECONDS,
+        maxclients: m.redis.maxclients,
+        master_set: sentinel.map_or("", |s| s.master_set.as_str()),
+        sentinel_port: sentinel.map_or(0, |s| s.port),
+        quorum: sentinel.map_or(0, |s| s.quorum),
+        down_after_ms: sentinel.map_or(0, |s| s.down_after_ms),
+        failover_timeout_ms: sentinel.map_or(0, |s| s.failover_timeout_ms),
+        parallel_syncs: sentinel.map_or(0, |s| s.parallel_syncs),
+        sentinel_ask_seconds: SENTINEL_ASK_SECONDS,
+        sentinel_resolve_seconds: SENTINEL_RESOLVE_SECONDS,
+        // A failover of this master: Sentinel needs down-after to notice, then the failover.
+        failover_outcome_seconds: sentinel
+            .map_or(0, |s| (s.down_after_ms + s.failover_timeout_ms) / 1000),
+        // Leave the container time to shut down after the failover.
+        prestop_wait_seconds: grace.saturating_sub(10).max(5),
     }
 }
 
@@ -135,8 +206,15 @@ pub fn render<S: Serialize>(name: &str, ctx: &S) -> String {
 /// The ConfigMap's files, in key order.
 pub fn config_files(m: &Model) -> Vec<(&'static str, String)> {
     let ctx = context(m);
-    CONFIG_TEMPLATES
+    let files = if m.is_cluster() {
+        CLUSTER_FILES
+    } else {
+        SENTINEL_FILES
+    };
+    let mut out: Vec<(&'static str, String)> = files
         .iter()
-        .map(|(name, _)| (*name, render(name, &ctx)))
-        .collect()
+        .map(|(key, template)| (*key, render(template, &ctx)))
+        .collect();
+    out.sort_by_key(|(key, _)| *key);
+    out
 }

@@ -250,8 +250,13 @@ fn the_secret_holds_the_password() {
 
 #[test]
 fn init_prints_valid_starter_profiles() {
-    for storage in ["claim", "nfs", "ephemeral"] {
-        let out = redkube(&["init", "--storage", storage]);
+    for (mode, storage) in [
+        ("cluster", "claim"),
+        ("cluster", "nfs"),
+        ("cluster", "ephemeral"),
+        ("sentinel", "claim"),
+    ] {
+        let out = redkube(&["init", "--mode", mode, "--storage", storage]);
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
         let result = redkube::profile::load::load_str("starter.toml", &text, &test_env);

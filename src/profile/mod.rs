@@ -17,7 +17,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Profile {
-    /// `cluster`: sharded Redis Cluster (masters x replicas).
+    /// `cluster`: sharded Redis Cluster (masters x replicas). `sentinel`: one master, replicas,
+    /// and a Sentinel beside each Redis.
     pub mode: Mode,
     /// Release name: names every object. A DNS-1035 label of at most 44 characters, so that the
     /// longest generated name (the bootstrap Job) still fits the 63-character limit.
@@ -41,6 +42,8 @@ pub struct Profile {
     pub port: u16,
     /// Topology of a Redis Cluster (required when `mode = "cluster"`).
     pub cluster: Option<ClusterProfile>,
+    /// Topology and timing of Redis with Sentinel (required when `mode = "sentinel"`).
+    pub sentinel: Option<SentinelProfile>,
     #[serde(default)]
     pub redis: RedisProfile,
     pub auth: AuthProfile,
@@ -61,6 +64,7 @@ pub struct Profile {
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     Cluster,
+    Sentinel,
 }
 
 fn default_namespace() -> String {
@@ -139,6 +143,62 @@ fn default_node_timeout() -> u32 {
     5000
 }
 
+/// Redis with Sentinel: `redis-pods` pods, one master and the rest replicas. Every pod also runs a
+/// Sentinel (a sidecar), so there are as many Sentinels as Redis pods.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SentinelProfile {
+    /// Redis pods (and so Sentinels): at least 2.
+    #[serde(default = "default_sentinel_pods")]
+    pub redis_pods: u32,
+    /// Sentinels that must agree a master is down. Default: a majority.
+    pub quorum: Option<u32>,
+    /// Fewer than 3, or an even number of, Sentinels cannot survive the loss of one and keep a
+    /// majority; set this to accept that.
+    #[serde(default)]
+    pub accept_fewer_sentinels: bool,
+    /// The master set's name, as clients ask for it.
+    #[serde(default = "default_master_set")]
+    pub master_set: String,
+    #[serde(default = "default_down_after")]
+    pub down_after_ms: u32,
+    #[serde(default = "default_failover_timeout")]
+    pub failover_timeout_ms: u32,
+    #[serde(default = "default_parallel_syncs")]
+    pub parallel_syncs: u32,
+    /// The Sentinel port.
+    #[serde(default = "default_sentinel_port")]
+    pub port: u16,
+    /// Resources of each Sentinel container.
+    #[serde(default = "default_sentinel_resources")]
+    pub resources: ResourceAmounts,
+}
+
+fn default_sentinel_pods() -> u32 {
+    3
+}
+fn default_master_set() -> String {
+    "mymaster".into()
+}
+fn default_down_after() -> u32 {
+    5000
+}
+fn default_failover_timeout() -> u32 {
+    60000
+}
+fn default_parallel_syncs() -> u32 {
+    1
+}
+fn default_sentinel_port() -> u16 {
+    26379
+}
+fn default_sentinel_resources() -> ResourceAmounts {
+    ResourceAmounts {
+        cpu: "100m".into(),
+        memory: "64Mi".into(),
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RedisProfile {
@@ -147,6 +207,8 @@ pub struct RedisProfile {
     /// `maxmemory` in Redis units, e.g. `100mb`, `2gb` or bytes.
     pub maxmemory: Option<String>,
     pub maxmemory_policy: Option<MaxmemoryPolicy>,
+    /// `maxclients`.
+    pub maxclients: Option<u32>,
     /// Free-form `redis.conf` directives. A directive that redkube owns (port, cluster-*, requirepass,
     /// dir, …) is rejected. A list value writes the directive once per item.
     #[serde(default)]

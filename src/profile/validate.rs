@@ -314,6 +314,27 @@ fn check_port(port: u16, out: &mut Vec<Finding>) {
 }
 
 fn check_topology(p: &Profile, out: &mut Vec<Finding>) {
+    // Each mode has its own table; the other one is a mistake, not a harmless extra.
+    let (wanted, unwanted) = match p.mode {
+        Mode::Cluster => ("cluster", p.sentinel.as_ref().map(|_| "sentinel")),
+        Mode::Sentinel => ("sentinel", p.cluster.as_ref().map(|_| "cluster")),
+    };
+    if let Some(table) = unwanted {
+        out.push(
+            Finding::error(
+                path(table),
+                format!("`[{table}]` does not apply to mode `{wanted}`"),
+            )
+            .help(format!("remove `[{table}]`, or set `mode = \"{table}\"`")),
+        );
+    }
+    match p.mode {
+        Mode::Cluster => check_cluster(p, out),
+        Mode::Sentinel => check_sentinel(p, out),
+    }
+}
+
+fn check_cluster(p: &Profile, out: &mut Vec<Finding>) {
     let Some(c) = &p.cluster else {
         out.push(
             Finding::error(path("cluster"), "mode `cluster` needs a `[cluster]` table")
@@ -369,6 +390,121 @@ fn check_topology(p: &Profile, out: &mut Vec<Finding>) {
             .help("a shorter timeout fails over on every GC pause or network blip; 5000-15000 is usual"),
         );
     }
+}
+
+/// The most Redis pods of one master set; beyond this, replication fan-out dominates.
+pub const MAX_SENTINEL_PODS: u32 = 15;
+
+fn check_sentinel(p: &Profile, out: &mut Vec<Finding>) {
+    let Some(s) = &p.sentinel else {
+        out.push(
+            Finding::error(
+                path("sentinel"),
+                "mode `sentinel` needs a `[sentinel]` table",
+            )
+            .help("add `[sentinel]` with `redis-pods = 3`"),
+        );
+        return;
+    };
+    let n = s.redis_pods;
+    if n < 2 {
+        out.push(
+            Finding::error(
+                path("sentinel.redis-pods"),
+                format!("{n} Redis pod(s) leave nothing to fail over to"),
+            )
+            .help("use at least 2: one master and one replica; 3 is the default"),
+        );
+    } else if n > MAX_SENTINEL_PODS {
+        out.push(
+            Finding::error(path("sentinel.redis-pods"), format!("{n} Redis pods is more than {MAX_SENTINEL_PODS}"))
+                .help("one master replicating to many replicas saturates its network; use mode `cluster` to scale"),
+        );
+    } else if (n < 3 || n % 2 == 0) && !s.accept_fewer_sentinels {
+        out.push(
+            Finding::error(
+                path("sentinel.redis-pods"),
+                format!("{n} Sentinels (one per Redis pod) cannot keep a majority after losing one"),
+            )
+            .help("use an odd number of at least 3, or set `accept-fewer-sentinels = true` to accept the risk"),
+        );
+    }
+    if let Some(q) = s.quorum {
+        if q == 0 || q > n {
+            out.push(
+                Finding::error(
+                    path("sentinel.quorum"),
+                    format!("quorum {q} is not between 1 and the {n} Sentinels"),
+                )
+                .help(format!(
+                    "leave it unset for a majority ({}), or use 1-{n}",
+                    n / 2 + 1
+                )),
+            );
+        }
+    }
+    let set_ok = !s.master_set.is_empty()
+        && s.master_set.len() <= 64
+        && s.master_set
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !set_ok {
+        out.push(
+            Finding::error(
+                path("sentinel.master-set"),
+                format!("`{}` is not a usable master set name", s.master_set),
+            )
+            .help("use letters, digits, `-`, `_` and `.`, e.g. `mymaster`"),
+        );
+    }
+    if !(1000..=600_000).contains(&s.down_after_ms) {
+        out.push(
+            Finding::error(
+                path("sentinel.down-after-ms"),
+                format!("{} ms is outside 1000-600000", s.down_after_ms),
+            )
+            .help("a shorter window fails over on every blip; 5000-30000 is usual"),
+        );
+    }
+    if s.failover_timeout_ms < 2 * s.down_after_ms {
+        out.push(
+            Finding::error(
+                path("sentinel.failover-timeout-ms"),
+                format!("{} ms is less than twice down-after-ms ({} ms)", s.failover_timeout_ms, s.down_after_ms),
+            )
+            .help("a failover that times out before it can finish is retried forever; 60000 is the Redis default"),
+        );
+    }
+    if s.parallel_syncs == 0 {
+        out.push(
+            Finding::error(
+                path("sentinel.parallel-syncs"),
+                "parallel-syncs must be at least 1",
+            )
+            .help("1 resyncs replicas one at a time after a failover"),
+        );
+    }
+    if s.port == 0 || s.port == p.port {
+        out.push(
+            Finding::error(
+                path("sentinel.port"),
+                format!("port {} clashes or is invalid", s.port),
+            )
+            .help("use the default 26379"),
+        );
+    }
+    check_quantity(
+        &s.resources.cpu,
+        path("sentinel.resources.cpu"),
+        "CPU amount",
+        out,
+    );
+    check_quantity(
+        &s.resources.memory,
+        path("sentinel.resources.memory"),
+        "memory amount",
+        out,
+    );
 }
 
 fn check_redis(p: &Profile, out: &mut Vec<Finding>) {

@@ -99,10 +99,13 @@ pub fn render(m: &Model) -> Vec<Rendered> {
         Concern::NetworkPolicy,
         documents(&networkpolicy::network_policy(m)),
     );
-    push(
-        Concern::BootstrapJob,
-        document(&job::bootstrap_job(m, &config)),
-    );
+    // Sentinel mode needs no bootstrap: each pod asks the Sentinels whom to follow.
+    if m.is_cluster() {
+        push(
+            Concern::BootstrapJob,
+            document(&job::bootstrap_job(m, &config)),
+        );
+    }
     out
 }
 

@@ -35,9 +35,19 @@ pub fn network_policy(m: &Model) -> Vec<NetworkPolicy> {
         return Vec::new();
     }
     let own = pods(m.labels.selector(COMPONENT_REDIS));
+    // Clients use the Redis port, and in Sentinel mode the Sentinel port to find the master;
+    // the cluster bus is for the release's own pods only.
+    let client_ports = match m.topology.sentinel() {
+        None => vec![tcp(m.port)],
+        Some(s) => vec![tcp(m.port), tcp(s.port)],
+    };
+    let own_ports = match m.topology.sentinel() {
+        None => vec![tcp(m.port), tcp(m.bus_port())],
+        Some(_) => client_ports.clone(),
+    };
     let cluster_rule = NetworkPolicyIngressRule {
         from: Some(vec![own]),
-        ports: Some(vec![tcp(m.port), tcp(m.bus_port())]),
+        ports: Some(own_ports),
     };
 
     let clients = &m.network_policy.clients;
@@ -45,7 +55,7 @@ pub fn network_policy(m: &Model) -> Vec<NetworkPolicy> {
         // A NodePort or LoadBalancer Service exists to be reached from outside: any source.
         NetworkPolicyIngressRule {
             from: None,
-            ports: Some(vec![tcp(m.port)]),
+            ports: Some(client_ports),
         }
     } else {
         let mut from = vec![pods(m.labels.selector(COMPONENT_BOOTSTRAP))];
@@ -69,7 +79,7 @@ pub fn network_policy(m: &Model) -> Vec<NetworkPolicy> {
         }));
         NetworkPolicyIngressRule {
             from: Some(from),
-            ports: Some(vec![tcp(m.port)]),
+            ports: Some(client_ports),
         }
     };
 

@@ -12,6 +12,8 @@ pub const BUS_PORT_NAME: &str = "tcp-bus";
 /// Container port names (at most 15 characters).
 pub const CONTAINER_PORT: &str = "redis";
 pub const CONTAINER_BUS_PORT: &str = "cluster-bus";
+pub const SENTINEL_PORT_NAME: &str = "tcp-sentinel";
+pub const CONTAINER_SENTINEL_PORT: &str = "sentinel";
 
 fn port(name: &str, port: u16, target: &str) -> ServicePort {
     ServicePort {
@@ -24,16 +26,18 @@ fn port(name: &str, port: u16, target: &str) -> ServicePort {
 }
 
 pub fn services(m: &Model) -> Vec<Service> {
+    let redis_port = port(PORT_NAME, m.port, CONTAINER_PORT);
+    let second_port = match m.topology.sentinel() {
+        None => port(BUS_PORT_NAME, m.bus_port(), CONTAINER_BUS_PORT),
+        Some(s) => port(SENTINEL_PORT_NAME, s.port, CONTAINER_SENTINEL_PORT),
+    };
     let headless = Service {
         metadata: metadata(m, &m.names.headless_service, COMPONENT_REDIS),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".into()),
             publish_not_ready_addresses: Some(true),
             selector: Some(m.labels.selector(COMPONENT_REDIS)),
-            ports: Some(vec![
-                port(PORT_NAME, m.port, CONTAINER_PORT),
-                port(BUS_PORT_NAME, m.bus_port(), CONTAINER_BUS_PORT),
-            ]),
+            ports: Some(vec![redis_port.clone(), second_port.clone()]),
             ..ServiceSpec::default()
         }),
         ..Service::default()
@@ -43,7 +47,13 @@ pub fn services(m: &Model) -> Vec<Service> {
     let mut annotations = client_meta.annotations.take().unwrap_or_default();
     annotations.extend(m.service.annotations.clone());
     client_meta.annotations = non_empty(annotations);
-    let mut client_port = port(PORT_NAME, m.port, CONTAINER_PORT);
+    // Cluster clients reach any node and follow redirects; Sentinel clients ask the Sentinels
+    // for the master, so only the Sentinel port is offered.
+    let mut client_port = if m.is_cluster() {
+        redis_port
+    } else {
+        second_port
+    };
     client_port.node_port = m.service.node_port.map(i32::from);
     let client = Service {
         metadata: client_meta,

@@ -6,18 +6,18 @@ use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, ContainerPort, ExecAction, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe,
-    Toleration, TopologySpreadConstraint, Volume, VolumeResourceRequirements,
-    WeightedPodAffinityTerm,
+    Affinity, Container, ContainerPort, ExecAction, Lifecycle, LifecycleHandler,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec,
+    PodTemplateSpec, Probe, Toleration, TopologySpreadConstraint, Volume,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::pod::{self, CONFIG_VOLUME, RUNTIME_VOLUME, SECRET_VOLUME, TMP_VOLUME};
-use super::services::{CONTAINER_BUS_PORT, CONTAINER_PORT};
+use super::services::{CONTAINER_BUS_PORT, CONTAINER_PORT, CONTAINER_SENTINEL_PORT};
 use super::{metadata, non_empty};
-use crate::model::{paths, Model, Storage, COMPONENT_REDIS};
+use crate::model::{paths, Model, SentinelTopology, Storage, COMPONENT_REDIS};
 use crate::profile::{AntiAffinity, TaintEffect, TolerationOperator, WhenUnsatisfiable};
 
 /// Annotation carrying the ConfigMap's content hash (see `configmap::content_hash`).
@@ -86,7 +86,7 @@ fn pod_spec(m: &Model) -> PodSpec {
         tolerations: (!s.tolerations.is_empty())
             .then(|| s.tolerations.iter().map(toleration).collect()),
         priority_class_name: s.priority_class_name.clone(),
-        containers: vec![redis_container(m)],
+        containers: containers(m),
         volumes: Some(volumes(m)),
         ..PodSpec::default()
     }
@@ -162,6 +162,60 @@ fn probe(mode: &str, period: i32, failures: i32) -> Probe {
     }
 }
 
+fn containers(m: &Model) -> Vec<Container> {
+    let mut v = vec![redis_container(m)];
+    if let Some(s) = m.topology.sentinel() {
+        v.push(sentinel_container(m, s));
+    }
+    v
+}
+
+fn tcp_port(name: &str, port: u16) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: i32::from(port),
+        protocol: Some("TCP".into()),
+        ..ContainerPort::default()
+    }
+}
+
+fn pod_env() -> Vec<k8s_openapi::api::core::v1::EnvVar> {
+    vec![
+        pod::field_env("POD_NAME", "metadata.name"),
+        pod::field_env("POD_NAMESPACE", "metadata.namespace"),
+        pod::field_env("POD_IP", "status.podIP"),
+    ]
+}
+
+/// The Sentinel beside Redis: its config lives on the data volume (Sentinel rewrites it).
+fn sentinel_container(m: &Model, s: &SentinelTopology) -> Container {
+    Container {
+        name: "sentinel".into(),
+        image: Some(m.image.reference.clone()),
+        image_pull_policy: Some(m.image.pull_policy.into()),
+        command: Some(pod::script("sentinel.sh", &[])),
+        env: Some(pod_env()),
+        ports: Some(vec![tcp_port(CONTAINER_SENTINEL_PORT, s.port)]),
+        resources: Some(pod::resources(
+            &s.resources.cpu,
+            &s.resources.memory,
+            &s.resources.cpu,
+            &s.resources.memory,
+        )),
+        startup_probe: Some(probe("sentinel", 5, 24)),
+        liveness_probe: Some(probe("sentinel", 10, 6)),
+        readiness_probe: Some(probe("sentinel", 5, 2)),
+        security_context: Some(pod::container_security_context()),
+        volume_mounts: Some(vec![
+            pod::mount(CONFIG_VOLUME, paths::CONFIG_DIR, true),
+            pod::mount(SECRET_VOLUME, paths::SECRET_DIR, true),
+            pod::mount(&m.names.data_claim_template, paths::DATA_DIR, false),
+            pod::mount(TMP_VOLUME, paths::TMP_DIR, false),
+        ]),
+        ..Container::default()
+    }
+}
+
 fn redis_container(m: &Model) -> Container {
     let limits = m.resources.limits();
     let startup_period = 5;
@@ -170,25 +224,25 @@ fn redis_container(m: &Model) -> Container {
         image: Some(m.image.reference.clone()),
         image_pull_policy: Some(m.image.pull_policy.into()),
         command: Some(pod::script("start.sh", &[])),
-        env: Some(vec![
-            pod::field_env("POD_NAME", "metadata.name"),
-            pod::field_env("POD_NAMESPACE", "metadata.namespace"),
-            pod::field_env("POD_IP", "status.podIP"),
-        ]),
-        ports: Some(vec![
-            ContainerPort {
-                name: Some(CONTAINER_PORT.into()),
-                container_port: i32::from(m.port),
-                protocol: Some("TCP".into()),
-                ..ContainerPort::default()
-            },
-            ContainerPort {
-                name: Some(CONTAINER_BUS_PORT.into()),
-                container_port: i32::from(m.bus_port()),
-                protocol: Some("TCP".into()),
-                ..ContainerPort::default()
-            },
-        ]),
+        env: Some(pod_env()),
+        ports: Some(if m.is_cluster() {
+            vec![
+                tcp_port(CONTAINER_PORT, m.port),
+                tcp_port(CONTAINER_BUS_PORT, m.bus_port()),
+            ]
+        } else {
+            vec![tcp_port(CONTAINER_PORT, m.port)]
+        }),
+        // Sentinel mode: a master hands over to a replica before it stops.
+        lifecycle: m.topology.sentinel().map(|_| Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction {
+                    command: Some(pod::script("prestop.sh", &[])),
+                }),
+                ..LifecycleHandler::default()
+            }),
+            ..Lifecycle::default()
+        }),
         resources: Some(pod::resources(
             &m.resources.requests.cpu,
             &m.resources.requests.memory,
