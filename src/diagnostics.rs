@@ -190,14 +190,24 @@ impl Diagnostic for ProfileErrors {
 }
 
 fn clamp_span(text: &str, span: Range<usize>) -> Range<usize> {
-    let start = span.start.min(text.len());
-    let end = span.end.clamp(start, text.len());
+    let start = char_boundary(text, span.start);
+    let end = char_boundary(text, span.end.max(start));
     start..end
+}
+
+/// The nearest char boundary at or before `offset`, within `text`: spans come from parsers
+/// that may point into a malformed multi-byte sequence, and slicing there would panic.
+pub fn char_boundary(text: &str, offset: usize) -> usize {
+    let mut o = offset.min(text.len());
+    while !text.is_char_boundary(o) {
+        o -= 1;
+    }
+    o
 }
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let before = &text[..char_boundary(text, offset)];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before[line_start..].chars().count() + 1;

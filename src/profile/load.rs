@@ -103,7 +103,16 @@ pub fn load_file(
     env: EnvLookup<'_>,
 ) -> std::io::Result<Result<LoadedProfile, ProfileErrors>> {
     let bytes = std::fs::read(path)?;
-    let file = path.display().to_string();
+    Ok(load_bytes(&path.display().to_string(), bytes, env))
+}
+
+/// Parse and validate profile bytes, which may not be UTF-8.
+pub fn load_bytes(
+    file: &str,
+    bytes: Vec<u8>,
+    env: EnvLookup<'_>,
+) -> Result<LoadedProfile, ProfileErrors> {
+    let file = file.to_string();
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
@@ -112,13 +121,13 @@ pub fn load_file(
             let source = Arc::new(NamedSource::new(&file, lossy));
             let finding = Finding::error(FieldPath::default(), "the file is not valid UTF-8")
                 .help("TOML files are UTF-8; re-save the profile as UTF-8");
-            return Ok(Err(ProfileErrors {
+            return Err(ProfileErrors {
                 file: file.clone(),
                 errors: vec![ProfileDiagnostic::new(&source, valid..valid, finding)],
-            }));
+            });
         }
     };
-    Ok(load_str(&file, &text, env))
+    load_str(&file, &text, env)
 }
 
 fn resolve_env_password(
@@ -152,7 +161,7 @@ fn resolve_env_password(
 /// For a syntax error, which has no parse tree: the key written on the error's line, under the
 /// last `[table]` header above it. Best effort; the span is exact regardless.
 fn key_on_line(text: &str, offset: usize) -> FieldPath {
-    let before = &text[..offset.min(text.len())];
+    let before = &text[..crate::diagnostics::char_boundary(text, offset)];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[line_start..]
         .find('\n')

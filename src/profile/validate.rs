@@ -138,9 +138,10 @@ pub fn is_dns_label(s: &str, max: usize) -> bool {
         && !s.ends_with('-')
 }
 
-/// A DNS-1123 subdomain: dot-separated labels, at most 253 characters.
+/// A DNS-1123 subdomain as Kubernetes checks object names: dot-separated parts of lower-case
+/// alphanumerics and `-`, at most 253 characters in all (no 63-character limit per part).
 pub fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(|l| is_dns_label(l, 63))
+    s.len() <= 253 && s.split('.').all(|l| is_dns_label(l, 253))
 }
 
 fn check_names(p: &Profile, out: &mut Vec<Finding>) {
@@ -466,11 +467,16 @@ fn check_sentinel(p: &Profile, out: &mut Vec<Finding>) {
             .help("a shorter window fails over on every blip; 5000-30000 is usual"),
         );
     }
-    if s.failover_timeout_ms < 2 * s.down_after_ms {
+    if u64::from(s.failover_timeout_ms) < 2 * u64::from(s.down_after_ms)
+        || s.failover_timeout_ms > 3_600_000
+    {
         out.push(
             Finding::error(
                 path("sentinel.failover-timeout-ms"),
-                format!("{} ms is less than twice down-after-ms ({} ms)", s.failover_timeout_ms, s.down_after_ms),
+                format!(
+                    "{} ms is not between twice down-after-ms ({} ms) and one hour",
+                    s.failover_timeout_ms, s.down_after_ms
+                ),
             )
             .help("a failover that times out before it can finish is retried forever; 60000 is the Redis default"),
         );
@@ -947,6 +953,14 @@ fn check_network_policy(n: &NetworkPolicyProfile, out: &mut Vec<Finding>) {
 }
 
 fn check_pod(p: &PodProfile, out: &mut Vec<Finding>) {
+    if p.termination_grace_period_seconds > 86_400 || p.startup_timeout_seconds > 86_400 {
+        let field = if p.termination_grace_period_seconds > 86_400 {
+            "pod.termination-grace-period-seconds"
+        } else {
+            "pod.startup-timeout-seconds"
+        };
+        out.push(Finding::error(path(field), "more than a day").help("use at most 86400 seconds"));
+    }
     if p.termination_grace_period_seconds < 10 {
         out.push(
             Finding::error(
