@@ -21,8 +21,10 @@ pub mod paths {
     pub const TMP_DIR: &str = "/tmp";
 }
 
-/// The official image runs Redis as uid/gid 999 (`redis`).
-pub const REDIS_UID: i64 = 999;
+/// The uid/gid Redis runs as. Not the image's `redis` user (999): low ids collide with system
+/// users on nodes, and checkov's CKV_K8S_40 asks for 10000 or more. Redis needs no passwd
+/// entry; fsGroup makes claim volumes writable (NFS exports must be owned by this id).
+pub const RUN_AS_ID: i64 = 10001;
 
 #[derive(Debug, Clone)]
 pub struct Model {

@@ -83,7 +83,7 @@ pub fn network_policy(m: &Model) -> Vec<NetworkPolicy> {
         }
     };
 
-    vec![NetworkPolicy {
+    let mut policies = vec![NetworkPolicy {
         metadata: metadata(m, &m.names.network_policy, COMPONENT_REDIS),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
@@ -94,5 +94,29 @@ pub fn network_policy(m: &Model) -> Vec<NetworkPolicy> {
             ingress: Some(vec![cluster_rule, client_rule]),
             ..NetworkPolicySpec::default()
         }),
-    }]
+    }];
+    if m.is_cluster() {
+        policies.push(bootstrap_policy(m));
+    }
+    policies
+}
+
+/// Nothing ever connects to the bootstrap Job's pod: deny all ingress to it.
+fn bootstrap_policy(m: &Model) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: metadata(
+            m,
+            &format!("{}-bootstrap", m.names.network_policy),
+            COMPONENT_BOOTSTRAP,
+        ),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(m.labels.selector(COMPONENT_BOOTSTRAP)),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: None,
+            ..NetworkPolicySpec::default()
+        }),
+    }
 }

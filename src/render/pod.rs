@@ -10,20 +10,20 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use crate::model::{paths, Model, REDIS_UID};
+use crate::model::{paths, Model, RUN_AS_ID};
 
 pub const CONFIG_VOLUME: &str = "config";
 pub const SECRET_VOLUME: &str = "auth";
 pub const RUNTIME_VOLUME: &str = "runtime";
 pub const TMP_VOLUME: &str = "tmp";
 
-/// Pod-level: non-root as the image's redis user, volumes group-owned by it, default seccomp.
+/// Pod-level: non-root as a high uid, volumes group-owned by it, default seccomp.
 pub fn pod_security_context() -> PodSecurityContext {
     PodSecurityContext {
         run_as_non_root: Some(true),
-        run_as_user: Some(REDIS_UID),
-        run_as_group: Some(REDIS_UID),
-        fs_group: Some(REDIS_UID),
+        run_as_user: Some(RUN_AS_ID),
+        run_as_group: Some(RUN_AS_ID),
+        fs_group: Some(RUN_AS_ID),
         fs_group_change_policy: Some("OnRootMismatch".into()),
         seccomp_profile: Some(SeccompProfile {
             type_: "RuntimeDefault".into(),
@@ -40,8 +40,8 @@ pub fn container_security_context() -> SecurityContext {
         privileged: Some(false),
         read_only_root_filesystem: Some(true),
         run_as_non_root: Some(true),
-        run_as_user: Some(REDIS_UID),
-        run_as_group: Some(REDIS_UID),
+        run_as_user: Some(RUN_AS_ID),
+        run_as_group: Some(RUN_AS_ID),
         capabilities: Some(Capabilities {
             drop: Some(vec!["ALL".into()]),
             ..Capabilities::default()
