@@ -38,12 +38,26 @@ pub fn render_file(path: &Path) -> String {
     render_text(&path.display().to_string(), &text)
 }
 
-/// Split a multi-document stream into documents (each starts with `---`).
+/// Split a multi-document stream into documents at lines that are exactly `---` (a `---`
+/// inside a block scalar is indented, so it never matches).
 pub fn documents(stream: &str) -> Vec<&str> {
-    stream
-        .split("---\n")
-        .filter(|d| !d.trim().is_empty())
-        .collect()
+    let mut docs = Vec::new();
+    let mut start = None;
+    let mut offset = 0;
+    for line in stream.split_inclusive('\n') {
+        if line.trim_end_matches('\n') == "---" {
+            if let Some(s) = start {
+                docs.push(&stream[s..offset]);
+            }
+            start = Some(offset + line.len());
+        }
+        offset += line.len();
+    }
+    if let Some(s) = start {
+        docs.push(&stream[s..]);
+    }
+    docs.retain(|d| !d.trim().is_empty());
+    docs
 }
 
 pub fn stem(path: &Path) -> String {
