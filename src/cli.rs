@@ -10,7 +10,7 @@ use crate::diagnostics::ProfileDiagnostic;
 use crate::output::{write_folder, KUSTOMIZATION};
 use crate::profile::load::{load_file, process_env};
 use crate::profile::{Mode, Profile, StorageKind};
-use crate::render::{kustomization, render, to_stream};
+use crate::render::{kustomization, render};
 use crate::{model, starter};
 
 pub const EXIT_OK: i32 = 0;
@@ -101,12 +101,12 @@ fn run(command: Command) -> i32 {
                 StorageArg::Nfs => StorageKind::Nfs,
                 StorageArg::Ephemeral => StorageKind::Ephemeral,
             };
-            print_stdout(&starter::starter_profile(mode, storage))
+            print_stdout([starter::starter_profile(mode, storage).as_str()])
         }
         Command::Schema => {
             let schema = schemars::schema_for!(Profile);
             let text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
-            print_stdout(&format!("{text}\n"))
+            print_stdout([text.as_str(), "\n"])
         }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
@@ -116,9 +116,13 @@ fn run(command: Command) -> i32 {
     }
 }
 
-fn print_stdout(text: &str) -> i32 {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+fn print_stdout<'a>(pieces: impl IntoIterator<Item = &'a str>) -> i32 {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = pieces
+        .into_iter()
+        .try_for_each(|p| out.write_all(p.as_bytes()))
+        .and_then(|()| out.flush());
+    match written {
         Ok(()) => EXIT_OK,
         // A closed pipe (`redkube render … | head`) is not worth a panic.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
@@ -160,7 +164,8 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool) -> i32 {
     };
     let documents = render(&model);
     match output {
-        None => print_stdout(&to_stream(&documents)),
+        // One write per concern: no second copy of the whole stream.
+        None => print_stdout(documents.iter().map(|d| d.yaml.as_str())),
         Some(dir) => {
             let mut files: Vec<(&str, String)> = documents
                 .iter()

@@ -27,7 +27,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/sentinel-start.sh.j2"),
     ),
     ("prestop.sh.j2", include_str!("../templates/prestop.sh.j2")),
-    ("sentinel-lib.sh.j2", include_str!("../templates/sentinel-lib.sh.j2")),
+    (
+        "sentinel-lib.sh.j2",
+        include_str!("../templates/sentinel-lib.sh.j2"),
+    ),
     (
         "starter.toml.j2",
         include_str!("../templates/starter.toml.j2"),
