@@ -1,0 +1,278 @@
+"""Sentinel mode on real Redis, for every bundled profiles/sentinel*.toml, in order on one
+deployment per profile:
+  1. every pod starts in parallel: exactly one master ever, every replica linked, every
+     Sentinel agrees on the master and sees every replica and every other Sentinel;
+  2. 1000 keys written to the master, each acknowledged by WAIT 1;
+  3. SIGKILL the master: the surviving Sentinels agree on a new master within down-after plus
+     failover time, no acknowledged key is lost, and the old master, recreated (new IP, same
+     data), comes back as a replica without ever being a master in between;
+  4. every pod killed and recreated with new IPs: exactly one master, healthy again, and with
+     persistent storage no acknowledged key lost (a cache without persistence starts empty:
+     the keys lost are reported, not asserted).
+Figures go to stdout (-s) and to $E2E_FIGURES with the cluster figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+
+import pytest
+
+import render
+from kubelet import Cluster, HarnessError, Runtime
+from manifests import load_documents
+from scenarios import Figures
+
+HERE = pathlib.Path(__file__).resolve().parent
+PROFILES = sorted((render.REPO / "profiles").glob("sentinel*.toml"))
+KEYS = 1000
+FORM_TIMEOUT = 120
+REJOIN_TIMEOUT = 90
+FULL_RESTART_TIMEOUT = 90
+STABLE = 3.0
+
+
+@dataclasses.dataclass
+class Setup:
+    """A rendered Sentinel profile and what the tests need to know about it."""
+
+    name: str
+    objects: list[dict]
+    namespace: str
+    domain: str
+    password: str
+    statefulset: str
+    headless: str
+    pods: int
+    port: int
+    sentinel_port: int
+    master_set: str
+    down_after_s: float
+    failover_timeout_s: float
+    persistent: bool
+
+
+def render_sentinel(binary: pathlib.Path, profile: pathlib.Path, out: pathlib.Path) -> Setup:
+    """`redkube render -o`, with what a user adds by hand: $REDIS_PASSWORD or the Secret."""
+    spec = tomllib.loads(profile.read_text())
+    auth, env, extra = spec.get("auth") or {}, dict(os.environ), []
+    namespace = spec.get("namespace", "default")
+    password = auth.get("password") or secrets.token_urlsafe(18)
+    if "password-env" in auth:
+        env[auth["password-env"]] = password
+    elif "existing-secret" in auth:
+        ref = auth["existing-secret"]
+        extra.append(render.user_secret(ref["name"], ref.get("key", "password"), password,
+                                        namespace))
+    if out.exists():
+        shutil.rmtree(out)
+    proc = subprocess.run([str(binary), "render", str(profile), "-o", str(out)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, f"redkube render {profile} failed:\n{proc.stderr}"
+    objects = extra + load_documents(out)
+    sts = next(o for o in objects if o["kind"] == "StatefulSet")
+    containers = {c["name"]: c for c in sts["spec"]["template"]["spec"]["containers"]}
+    s = spec.get("sentinel") or {}
+    return Setup(
+        name=profile.stem, objects=objects, namespace=namespace,
+        domain=spec.get("cluster-domain", "cluster.local"), password=password,
+        statefulset=sts["metadata"]["name"], headless=sts["spec"]["serviceName"],
+        pods=int(sts["spec"]["replicas"]),
+        port=int(containers["redis"]["ports"][0]["containerPort"]),
+        sentinel_port=int(containers["sentinel"]["ports"][0]["containerPort"]),
+        master_set=s.get("master-set", "mymaster"),
+        down_after_s=s.get("down-after-ms", 5000) / 1000,
+        failover_timeout_s=s.get("failover-timeout-ms", 60000) / 1000,
+        persistent=bool(sts["spec"].get("volumeClaimTemplates")),
+    )
+
+
+class SentinelDeployment:
+    def __init__(self, runtime: Runtime, setup: Setup):
+        self.s = setup
+        self.cluster: Cluster = runtime.cluster(setup.name, cluster_domain=setup.domain,
+                                                default_namespace=setup.namespace)
+        self.cluster.apply(setup.objects)
+        self.figures = Figures(setup.name)
+        self.names = [f"{setup.statefulset}-{i}" for i in range(setup.pods)]
+        self.acked: list[str] = []
+        self.max_masters = 0  # the most pods that ever reported role:master at once
+        self.failed: str | None = None
+
+    def host(self, pod: str) -> str:
+        s = self.s
+        return f"{pod}.{s.headless}.{s.namespace}.svc.{s.domain}"
+
+    def client(self, command: str, request: dict, timeout: float = 120) -> dict:
+        pod = self.cluster.client_pod(namespace=self.s.namespace)
+        r = pod.exec([sys.executable, str(HERE / "sentinel_client.py"), command],
+                     timeout=timeout, input=json.dumps(request),
+                     env={"E2E_REDIS_PASSWORD": self.s.password})
+        if not r.ok:
+            raise HarnessError(f"sentinel_client.py {command} failed: {r.stderr[-2000:]}")
+        return json.loads(r.stdout)
+
+    def view(self, pods: list[str]) -> dict:
+        hosts = {p: self.host(p) for p in pods}
+        v = self.client("view", {"redis": hosts, "sentinels": hosts, "port": self.s.port,
+                                 "sentinel_port": self.s.sentinel_port,
+                                 "set": self.s.master_set}, timeout=60)
+        masters = [p for p, r in v["redis"].items() if r.get("role") == "master"]
+        self.max_masters = max(self.max_masters, len(masters))
+        return v
+
+    def judge(self, v: dict, alive: list[str]) -> tuple[str | None, list[str]]:
+        """The master pod and every problem, for the pods in ALIVE."""
+        problems = []
+        masters = [p for p in alive if v["redis"][p].get("role") == "master"]
+        if len(masters) != 1:
+            return None, [f"{len(masters)} masters: {masters}"]
+        master = masters[0]
+        mhost = self.host(master)
+        for p in alive:
+            r = v["redis"][p]
+            if p != master and (r.get("role") != "slave" or r.get("master_host") != mhost
+                                or r.get("master_link_status") != "up"):
+                problems.append(f"{p}: role={r.get('role')} master_host={r.get('master_host')}"
+                                f" link={r.get('master_link_status')} {r.get('error', '')}")
+        want_replicas = {self.host(p) for p in alive if p != master}
+        for p in alive:
+            s = v["sentinels"][p]
+            if "error" in s:
+                problems.append(f"sentinel {p}: {s['error']}")
+                continue
+            m = s["master"]
+            if m.get("ip") != mhost or m.get("flags") != "master":
+                problems.append(f"sentinel {p}: master {m.get('ip')} flags {m.get('flags')}")
+            seen = {x.get("ip") for x in s["replicas"]
+                    if not any(f in x.get("flags", "") for f in ("s_down", "disconnected"))}
+            if not want_replicas <= seen:
+                problems.append(f"sentinel {p}: misses replicas {sorted(want_replicas - seen)}")
+            peers = [x for x in s["sentinels"] if "s_down" not in x.get("flags", "")]
+            if len(peers) < len(alive) - 1:
+                problems.append(f"sentinel {p}: sees {len(peers)} of {len(alive) - 1} Sentinels")
+        return master, problems
+
+    def wait_healthy(self, alive: list[str], timeout: float, what: str,
+                     watch_not_master: str | None = None) -> tuple[float, str]:
+        """Seconds until ALIVE was healthy and stayed so for STABLE seconds; the master.
+        WATCH_NOT_MASTER: a pod that must never report role:master meanwhile."""
+        start = time.monotonic()
+        healthy_since, last = None, []
+        while time.monotonic() - start < timeout:
+            v = self.view(alive)
+            if watch_not_master and v["redis"][watch_not_master].get("role") == "master":
+                raise AssertionError(f"{watch_not_master} ran as a master while rejoining")
+            master, last = self.judge(v, alive)
+            now = time.monotonic()
+            if not last:
+                healthy_since = healthy_since or now
+                if now - healthy_since >= STABLE:
+                    return healthy_since - start, master
+            else:
+                healthy_since = None
+            time.sleep(0.5)
+        raise AssertionError(f"not {what} within {timeout}s: {last}\n"
+                             f"{self.cluster.logs_report(lines=30)[-6000:]}")
+
+    def read_lost(self, master: str) -> int:
+        got = self.client("read", {"host": self.host(master), "port": self.s.port,
+                                   "keys": self.acked})
+        return len(got["missing"]) + len(got["wrong"])
+
+
+@pytest.fixture(scope="module", params=PROFILES, ids=[p.stem for p in PROFILES])
+def dep(request, runtime, redkube_bin, tmp_path_factory, figures_sink):
+    setup = render_sentinel(redkube_bin, request.param,
+                            tmp_path_factory.mktemp(request.param.stem) / "rendered")
+    d = SentinelDeployment(runtime, setup)
+    figures_sink.append(d.figures)
+    yield d
+    d.cluster.close()
+
+
+def step(d: SentinelDeployment, name: str, action) -> None:
+    """Later steps build on earlier ones: skip them once one has failed."""
+    if d.failed:
+        pytest.skip(f"step {d.failed} failed on this profile")
+    try:
+        action()
+    except BaseException:
+        d.failed = name
+        raise
+
+
+def test_1_parallel_start_gives_one_master(dep):
+    def run():
+        start = time.monotonic()
+        dep.cluster.start_statefulset(dep.s.statefulset, dep.s.namespace)
+        secs, master = dep.wait_healthy(dep.names, FORM_TIMEOUT, "formed")
+        dep.figures.record("pod_start_to_healthy_seconds",
+                           round(time.monotonic() - start - STABLE, 1))
+        assert dep.max_masters == 1, f"{dep.max_masters} masters at once during the start"
+    step(dep, "1", run)
+
+
+def test_2_acknowledged_writes(dep):
+    def run():
+        _, master = dep.wait_healthy(dep.names, 30, "healthy")
+        got = dep.client("write", {"host": dep.host(master), "port": dep.s.port,
+                                   "prefix": "k", "count": KEYS, "wait_timeout_ms": 2000})
+        dep.acked = got["acked"]
+        dep.figures.record("keys_acknowledged", len(dep.acked))
+        assert len(dep.acked) == KEYS, f"unacknowledged: {list(got['unacked'].items())[:5]}"
+        assert dep.read_lost(master) == 0
+    step(dep, "2", run)
+
+
+def test_3_failover_after_sigkill_of_the_master(dep):
+    def run():
+        _, old = dep.wait_healthy(dep.names, 30, "healthy")
+        dep.cluster.kill_pod(dep.cluster.pod(old, dep.s.namespace))
+        killed_at = time.monotonic()
+        survivors = [p for p in dep.names if p != old]
+        budget = dep.s.down_after_s + dep.s.failover_timeout_s
+        _, new = dep.wait_healthy(survivors, budget, "failed over")
+        failover = round(time.monotonic() - killed_at - STABLE, 1)
+        dep.figures.record("failover_seconds", failover)
+        assert new != old
+        lost = dep.read_lost(new)
+        dep.figures.record("keys_lost_after_failover", lost)
+        assert lost == 0
+
+        dep.cluster.recreate_pod(old, dep.s.namespace)
+        rejoin_start = time.monotonic()
+        _, master = dep.wait_healthy(dep.names, REJOIN_TIMEOUT, "rejoined",
+                                     watch_not_master=old)
+        dep.figures.record("old_master_rejoin_seconds", round(time.monotonic() - rejoin_start
+                                                              - STABLE, 1))
+        assert master == new, f"the master moved to {master} when {old} came back"
+    step(dep, "3", run)
+
+
+def test_4_full_restart_with_new_ips(dep):
+    def run():
+        dep.wait_healthy(dep.names, 30, "healthy")
+        for name in dep.names:
+            dep.cluster.kill_pod(dep.cluster.pod(name, dep.s.namespace))
+        dep.max_masters = 0
+        start = time.monotonic()
+        dep.cluster.recreate_pods(dep.names, dep.s.namespace)
+        _, master = dep.wait_healthy(dep.names, FULL_RESTART_TIMEOUT, "healthy after restart")
+        dep.figures.record("full_restart_recovery_seconds",
+                           round(time.monotonic() - start - STABLE, 1))
+        assert dep.max_masters == 1, f"{dep.max_masters} masters at once after the restart"
+        lost = dep.read_lost(master)
+        dep.figures.record("keys_lost_after_full_restart", lost)
+        if dep.s.persistent:
+            assert lost == 0
+    step(dep, "4", run)
