@@ -1,0 +1,127 @@
+"""Fixtures of the e2e suite: one emulator Runtime per session (cleaned up at the end, at exit,
+and at the next start if a run crashed), the redkube binary, figures, failure logs.
+
+The suite refuses to run without root, `ip`, `unshare` and the redis binaries: it fails under
+CI=true and skips loudly elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import render  # noqa: E402
+from kubelet import Runtime, missing_prerequisites  # noqa: E402
+
+FILE_ORDER = ["test_emulator.py", "test_cluster.py", "test_kustomize.py", "test_sentinel.py",
+              "test_negative.py"]
+_runtime: Runtime | None = None
+_figures: list = []
+_refusals: list[str] = []
+
+
+def refuse(reason: str):
+    """Fail under CI=true, skip (loudly) elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the e2e suite cannot run here: {reason}", pytrace=False)
+    if reason not in _refusals:
+        _refusals.append(reason)
+        print(f"\n!!! e2e SKIPPED: {reason}", file=sys.stderr, flush=True)
+    pytest.skip(f"e2e cannot run here: {reason}")
+
+
+def pytest_configure(config):
+    # A SIGTERM (CI timeout, a killed terminal) must still run the fixture finalizers.
+    def on_term(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Emulator self-tests first, then the scenarios, overlays, and negative controls last."""
+    def rank(item):
+        name = pathlib.Path(str(item.fspath)).name
+        return FILE_ORDER.index(name) if name in FILE_ORDER else len(FILE_ORDER)
+    items.sort(key=rank)  # stable: keeps pytest's own order within a file
+
+
+@pytest.fixture(scope="session")
+def runtime(request) -> Runtime:
+    global _runtime
+    problems = missing_prerequisites()
+    if problems:
+        refuse("; ".join(problems))
+    work = os.environ.get("E2E_WORKDIR")
+    _runtime = Runtime(work_dir=pathlib.Path(work) if work else None)
+    request.addfinalizer(_runtime.close)
+    if _runtime.stale_removed:
+        print(f"\nremoved leftovers of crashed runs: {_runtime.stale_removed}")
+    return _runtime
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> str:
+    path = shutil.which("kubectl")
+    if path is None:
+        refuse("`kubectl` not found (needed for `kubectl kustomize`)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def redkube_bin() -> pathlib.Path:
+    """The binary under test; no sources is a reason to skip, a failing build is not."""
+    if not os.environ.get("REDKUBE_BIN") and not (render.REPO / "src" / "main.rs").exists():
+        refuse("no redkube sources (src/main.rs) and no $REDKUBE_BIN")
+    try:
+        return render.redkube_binary()
+    except render.RenderError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def figures_sink() -> list:
+    return _figures
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, append the tails of every open emulated cluster's logs to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _runtime is not None and _runtime.clusters:
+        # Clusters still running, else the one the test made last (closed in a finally).
+        chosen = [c for c in _runtime.clusters if c.pods] or _runtime.clusters[-1:]
+        for cluster in chosen:
+            report.sections.append((f"emulated cluster {cluster.name}",
+                                    cluster.logs_report(lines=40)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _refusals:
+        terminalreporter.write_sep("!", "e2e SKIPPED: " + "; ".join(_refusals), red=True)
+    if not _figures:
+        return
+    terminalreporter.write_sep("=", "e2e figures")
+    for f in _figures:
+        terminalreporter.write_line(f"{f.profile}: {json.dumps(f.values)}")
+    path = pathlib.Path(os.environ.get("E2E_FIGURES", render.REPO / "target" / "e2e-figures.json"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        runs = json.loads(path.read_text())
+        if not isinstance(runs, list):
+            runs = [runs]
+    except (FileNotFoundError, json.JSONDecodeError):
+        runs = []
+    runs.append({"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                 "figures": {f.profile: f.values for f in _figures}})
+    path.write_text(json.dumps(runs, indent=1) + "\n")
+    terminalreporter.write_line(f"figures appended to {path}")

@@ -1,0 +1,200 @@
+"""The e2e scenarios as steps on one deployed profile, shared by the positive tests
+(test_cluster.py runs them in order on one formed cluster) and the negative controls (which
+assert the step at which a broken copy fails).
+
+Every step raises ScenarioFailure(step, why) on failure; every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from cluster_health import Health, RedisClusterClient
+from kubelet import Cluster, HarnessError, Runtime
+from render import Rendered
+
+# Budgets, in seconds. The Job's own activeDeadlineSeconds still applies when shorter.
+JOB_TIMEOUT = 240
+HEALTH_AFTER_JOB = 30
+FAILOVER_MARGIN = 15
+REJOIN_TIMEOUT = 60
+FULL_RESTART_TIMEOUT = 60
+STABLE = 6.0
+QUICK_STABLE = 2.0
+
+
+class ScenarioFailure(AssertionError):
+    def __init__(self, step: str, why: str):
+        self.step = step
+        super().__init__(f"scenario {step} failed: {why}")
+
+
+@dataclasses.dataclass
+class Figures:
+    """Measured numbers, printed at once and collected for the JSON summary."""
+
+    profile: str
+    values: dict = dataclasses.field(default_factory=dict)
+
+    def record(self, name: str, value) -> None:
+        self.values[name] = value
+        print(f"\nFIGURE {self.profile}: {name} = {value}", flush=True)
+
+
+class Deployment:
+    """One rendered profile applied to its own emulated cluster."""
+
+    def __init__(self, runtime: Runtime, rendered: Rendered, objects: list[dict],
+                 name: str, namespace: str | None = None):
+        self.rendered = rendered
+        self.namespace = namespace or rendered.namespace
+        self.cluster: Cluster = runtime.cluster(
+            name, cluster_domain=rendered.cluster_domain, default_namespace=self.namespace)
+        self.cluster.apply(objects)
+        self.figures = Figures(name)
+        self.client: RedisClusterClient | None = None
+        self.acked: list[str] = []
+        self.failed: str | None = None  # the first failed step; later steps are skipped
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _client(self) -> RedisClusterClient:
+        if self.client is None:
+            pod = self.cluster.client_pod(namespace=self.namespace)
+            r = self.rendered
+            self.client = RedisClusterClient(self.cluster, pod, r.statefulset, self.namespace,
+                                             r.port, r.password, r.masters, r.pods)
+        return self.client
+
+    def _wait_healthy(self, step: str, since: float, timeout: float, stable: float,
+                      down: dict[str, str] | None = None,
+                      what: str = "healthy") -> tuple[float, Health]:
+        """Seconds from SINCE until the cluster was first healthy (and then stayed so for
+        STABLE seconds), and that health."""
+        waited_from = time.monotonic()
+        try:
+            secs, health = self._client().wait_healthy(timeout, stable=stable, down=down,
+                                                       what=what)
+        except HarnessError as e:
+            raise ScenarioFailure(step, str(e)) from None
+        return round(waited_from - since + secs, 1), health
+
+    def _check_keys(self, step: str) -> int:
+        missing, wrong = self._client().read(self.acked)
+        self.figures.record(f"keys_lost_{step}", len(missing) + len(wrong))
+        if missing or wrong:
+            raise ScenarioFailure(step, f"{len(missing)} acknowledged keys missing "
+                                        f"(e.g. {missing[:5]}), {len(wrong)} wrong "
+                                        f"(e.g. {wrong[:5]})")
+        return len(self.acked)
+
+    def _run_job(self, step: str, timeout: float):
+        r = self.cluster.run_job(self.rendered.job, self.namespace, timeout=timeout)
+        if not r.succeeded:
+            try:
+                now = str(self._client().health())
+            except HarnessError as e:
+                now = f"(no health snapshot: {e})"
+            raise ScenarioFailure(step, f"bootstrap Job did not succeed: {r.reason}, exit "
+                                        f"codes {r.exit_codes}.\nCluster now: {now}\n"
+                                        f"Job log (tail):\n{r.logs[-4000:]}")
+        return r
+
+    # -- scenarios ----------------------------------------------------------------------------
+
+    def form(self, job_timeout: float = JOB_TIMEOUT) -> Health:
+        """1. Pods start in parallel, the bootstrap Job exits 0, the cluster is healthy."""
+        t0 = time.monotonic()
+        pods = self.cluster.start_statefulset(self.rendered.statefulset, self.namespace)
+        self._client()
+        job = self._run_job("1", job_timeout)
+        self.figures.record("bootstrap_job_seconds", round(job.seconds, 1))
+        secs, health = self._wait_healthy("1", t0, HEALTH_AFTER_JOB, QUICK_STABLE)
+        self.figures.record("pod_start_to_healthy_seconds", secs)
+        self.figures.record("read_only_root", all(
+            p.containers[0].status().get("read_only_root") is True for p in pods))
+        return health
+
+    def write(self, count: int = 1000) -> None:
+        """2. COUNT keys through a cluster-aware client, each acknowledged by WAIT 1."""
+        acked, unacked = self._client().write(count, prefix=f"e2e:{self.figures.profile}")
+        self.acked = acked
+        self.figures.record("keys_acknowledged", len(acked))
+        if unacked:
+            sample = dict(list(unacked.items())[:5])
+            raise ScenarioFailure("2", f"{len(unacked)} of {count} writes not acknowledged "
+                                       f"by a replica: {sample}")
+        self._check_keys("2")
+
+    def rerun_job(self) -> None:
+        """3. The bootstrap Job again: exit 0, node IDs and slot map unchanged."""
+        before = self._client().health()
+        if not before.ok:
+            raise ScenarioFailure("3", f"not healthy before the second Job run: {before}")
+        self._run_job("3", JOB_TIMEOUT)
+        after = self._client().health()
+        if not after.ok:
+            raise ScenarioFailure("3", f"after the second Job run: {after}")
+        if after.ids != before.ids:
+            raise ScenarioFailure("3", f"node IDs changed: {before.ids} -> {after.ids}")
+        if after.slot_owner != before.slot_owner:
+            raise ScenarioFailure("3", "the slot map changed")
+
+    def failover(self) -> None:
+        """4. SIGKILL the master of slot 0: its replica takes over within node-timeout plus a
+        margin, no acknowledged key is lost, and the recreated pod (new IP, same claims)
+        rejoins as a replica."""
+        health = self._client().health()
+        victim = health.owner_pod(0)
+        if victim is None or not health.ok:
+            raise ScenarioFailure("4", f"no healthy owner of slot 0 to kill: {health}")
+        replicas = health.replicas_of(victim)
+        victim_id = health.ids[victim]
+        pod = self.cluster.pod(victim, self.namespace)
+        old_ip = pod.ip
+        t0 = time.monotonic()
+        self.cluster.kill_pod(pod)
+        budget = self.rendered.node_timeout_ms / 1000 + FAILOVER_MARGIN
+        secs, degraded = self._wait_healthy("4", t0, budget, QUICK_STABLE,
+                                            down={victim: victim_id},
+                                            what=f"failed over from {victim}")
+        self.figures.record("failover_seconds", secs)
+        promoted = degraded.owner_pod(0)
+        if promoted not in replicas:
+            raise ScenarioFailure("4", f"slot 0 moved to {promoted}, not to a replica of "
+                                       f"{victim} ({replicas})")
+        self._check_keys("4")
+        t1 = time.monotonic()
+        new = self.cluster.recreate_pod(victim, self.namespace)
+        if new.ip == old_ip:
+            raise ScenarioFailure("4", f"recreated {victim} kept IP {old_ip}")
+        secs, healed = self._wait_healthy("4", t1, REJOIN_TIMEOUT, QUICK_STABLE,
+                                          what=f"healthy with {victim} back")
+        self.figures.record("rejoin_seconds", secs)
+        # With claims the pod keeps nodes.conf, hence its node ID; with emptyDir data it is a
+        # new node, and the healthy check above already demands the old ID be forgotten.
+        if self.rendered.persistent and healed.ids.get(victim) != victim_id:
+            raise ScenarioFailure("4", f"{victim} came back as a new node "
+                                       f"{healed.ids.get(victim)} (was {victim_id})")
+        if healed.roles.get(victim) != "slave":
+            raise ScenarioFailure("4", f"{victim} rejoined as {healed.roles.get(victim)}, "
+                                       f"not as a replica")
+
+    def full_restart(self, timeout: float = FULL_RESTART_TIMEOUT) -> None:
+        """5. Kill every pod, recreate all with new IPs and the same data, no Job: healthy
+        (stable for 6 s) within TIMEOUT, every acknowledged key present."""
+        pods = self.cluster.statefulset_pods(self.rendered.statefulset, self.namespace)
+        names = [p.name for p in pods]
+        old_ips = {p.name: p.ip for p in pods}
+        for p in pods:
+            self.cluster.kill_pod(p)
+        t0 = time.monotonic()
+        new = self.cluster.recreate_pods(names, self.namespace)
+        reused = [p.name for p in new if p.ip in old_ips.values()]
+        if reused:
+            raise ScenarioFailure("5", f"pods got old IPs back: {reused}")
+        secs, _ = self._wait_healthy("5", t0, timeout, STABLE,
+                                     what="healthy after a full restart")
+        self.figures.record("full_restart_recovery_seconds", secs)
+        self._check_keys("5")
