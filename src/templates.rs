@@ -98,6 +98,7 @@ struct Context<'a> {
     runtime_dir: &'a str,
     data_dir: &'a str,
     peer_wait_seconds: u32,
+    rejoin_budget_seconds: u32,
     ping_budget_seconds: u32,
     health_budget_seconds: u32,
     maxclients: Option<u32>,
@@ -126,6 +127,8 @@ pub const PING_BUDGET_SECONDS: u32 = 300;
 pub const HEALTH_BUDGET_SECONDS: u32 = 180;
 /// How long a restarting pod waits for its peers' DNS names before repairing nodes.conf.
 pub const PEER_WAIT_SECONDS: u32 = 15;
+/// How long a pod that started without nodes.conf looks for a cluster that remembers it.
+pub const REJOIN_BUDGET_SECONDS: u32 = 300;
 
 /// How long a starting Redis asks the Sentinels before the first pod may start as master.
 pub const SENTINEL_ASK_SECONDS: u32 = 30;
@@ -179,6 +182,7 @@ fn context(m: &Model) -> Context<'_> {
         runtime_dir: paths::RUNTIME_DIR,
         data_dir: paths::DATA_DIR,
         peer_wait_seconds: PEER_WAIT_SECONDS,
+        rejoin_budget_seconds: REJOIN_BUDGET_SECONDS,
         ping_budget_seconds: PING_BUDGET_SECONDS,
         health_budget_seconds: HEALTH_BUDGET_SECONDS,
         maxclients: m.redis.maxclients,

@@ -314,6 +314,23 @@ fn rendered_scripts_parse_as_posix_sh() {
                     stderr(&out)
                 );
             }
+            // shellcheck: required in CI (.ci/run installs it), optional on a workstation.
+            let lint = Command::new("shellcheck")
+                .args(["-s", "sh", "-S", "warning"])
+                .arg(&file)
+                .output();
+            match lint {
+                Ok(out) => assert!(
+                    out.status.success(),
+                    "shellcheck {key} ({}):\n{}",
+                    profile.display(),
+                    String::from_utf8_lossy(&out.stdout)
+                ),
+                Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+                    panic!("shellcheck is missing")
+                }
+                Err(_) => eprintln!("shellcheck not installed: skipping the lint of {key}"),
+            }
         }
     }
 }

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import pytest
+
 from cluster_health import Health, RedisClusterClient
 from kubelet import Cluster, HarnessError, Runtime
 from render import Rendered
@@ -198,3 +200,15 @@ class Deployment:
                                      what="healthy after a full restart")
         self.figures.record("full_restart_recovery_seconds", secs)
         self._check_keys("5")
+
+
+def run_step(dep, step: str, action) -> None:
+    """Run one scenario step on DEP (anything with a `failed` attribute). Later steps build on
+    earlier ones, so they are skipped once one has failed."""
+    if dep.failed:
+        pytest.skip(f"scenario {dep.failed} failed on this profile")
+    try:
+        action()
+    except BaseException:
+        dep.failed = step
+        raise

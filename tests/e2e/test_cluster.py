@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 import render
-from scenarios import Deployment
+from scenarios import Deployment, run_step
 
 PROFILES = render.cluster_profiles()
 
@@ -27,17 +27,6 @@ def deployment(request, runtime, redkube_bin, tmp_path_factory, figures_sink):
     figures_sink.append(dep.figures)
     yield dep
     dep.cluster.close()
-
-
-def run_step(dep: Deployment, step: str, action) -> None:
-    """Later scenarios build on earlier ones: skip them once one has failed."""
-    if dep.failed:
-        pytest.skip(f"scenario {dep.failed} failed on this profile")
-    try:
-        action()
-    except BaseException:
-        dep.failed = step
-        raise
 
 
 def test_1_forms_and_is_healthy(deployment):

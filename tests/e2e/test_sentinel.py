@@ -30,7 +30,7 @@ import pytest
 import render
 from kubelet import Cluster, HarnessError, Runtime
 from manifests import load_documents
-from scenarios import Figures
+from scenarios import Figures, run_step
 
 HERE = pathlib.Path(__file__).resolve().parent
 PROFILES = sorted((render.REPO / "profiles").glob("sentinel*.toml"))
@@ -200,17 +200,6 @@ def dep(request, runtime, redkube_bin, tmp_path_factory, figures_sink):
     d.cluster.close()
 
 
-def step(d: SentinelDeployment, name: str, action) -> None:
-    """Later steps build on earlier ones: skip them once one has failed."""
-    if d.failed:
-        pytest.skip(f"step {d.failed} failed on this profile")
-    try:
-        action()
-    except BaseException:
-        d.failed = name
-        raise
-
-
 def test_1_parallel_start_gives_one_master(dep):
     def run():
         start = time.monotonic()
@@ -219,7 +208,7 @@ def test_1_parallel_start_gives_one_master(dep):
         dep.figures.record("pod_start_to_healthy_seconds",
                            round(time.monotonic() - start - STABLE, 1))
         assert dep.max_masters == 1, f"{dep.max_masters} masters at once during the start"
-    step(dep, "1", run)
+    run_step(dep, "1", run)
 
 
 def test_2_acknowledged_writes(dep):
@@ -231,7 +220,7 @@ def test_2_acknowledged_writes(dep):
         dep.figures.record("keys_acknowledged", len(dep.acked))
         assert len(dep.acked) == KEYS, f"unacknowledged: {list(got['unacked'].items())[:5]}"
         assert dep.read_lost(master) == 0
-    step(dep, "2", run)
+    run_step(dep, "2", run)
 
 
 def test_3_failover_after_sigkill_of_the_master(dep):
@@ -256,7 +245,7 @@ def test_3_failover_after_sigkill_of_the_master(dep):
         dep.figures.record("old_master_rejoin_seconds", round(time.monotonic() - rejoin_start
                                                               - STABLE, 1))
         assert master == new, f"the master moved to {master} when {old} came back"
-    step(dep, "3", run)
+    run_step(dep, "3", run)
 
 
 def test_4_full_restart_with_new_ips(dep):
@@ -275,4 +264,4 @@ def test_4_full_restart_with_new_ips(dep):
         dep.figures.record("keys_lost_after_full_restart", lost)
         if dep.s.persistent:
             assert lost == 0
-    step(dep, "4", run)
+    run_step(dep, "4", run)
