@@ -137,13 +137,11 @@ where
         return String::new();
     };
     let mut s = document(&first);
-    // With static NFS there is one PV per pod: thousands of documents. Each one used to be
-    // serialized into a String of its own that grew from empty by doubling, then copied into
-    // a second String to prepend `---`, then copied again into the result as it grew. Objects
-    // of one concern serialize to about the same length (the PVs differ only in their
-    // ordinal), so the first one sizes the buffer for all, with 1/8 to spare for longer
-    // ordinals and names; a wrong guess only costs a regrowth. (In a buffer that large the
-    // spare pages are never touched, so they do not count in the peak RSS.)
+    // With static NFS there is one PV per pod: thousands of documents, all serialized into
+    // this one buffer (no String per document, no copies). Objects of one concern serialize
+    // to about the same length (the PVs differ only in their ordinal), so the first one sizes
+    // the buffer for all, with 1/8 to spare; a wrong guess only costs a regrowth, and spare
+    // pages that are never touched do not count in the peak RSS.
     s.reserve(objects.size_hint().0 * (s.len() + s.len() / 8));
     for object in objects {
         write_document(&mut s, &object);
