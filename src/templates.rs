@@ -28,6 +28,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("prestop.sh.j2", include_str!("../templates/prestop.sh.j2")),
     (
+        "cluster-lib.sh.j2",
+        include_str!("../templates/cluster-lib.sh.j2"),
+    ),
+    (
         "sentinel-lib.sh.j2",
         include_str!("../templates/sentinel-lib.sh.j2"),
     ),
@@ -99,6 +103,9 @@ struct Context<'a> {
     data_dir: &'a str,
     peer_wait_seconds: u32,
     rejoin_budget_seconds: u32,
+    self_form_wait_seconds: u32,
+    self_form_budget_seconds: u32,
+    create_budget_seconds: u32,
     ping_budget_seconds: u32,
     health_budget_seconds: u32,
     maxclients: Option<u32>,
@@ -129,6 +136,13 @@ pub const HEALTH_BUDGET_SECONDS: u32 = 180;
 pub const PEER_WAIT_SECONDS: u32 = 15;
 /// How long a pod that started without nodes.conf looks for a cluster that remembers it.
 pub const REJOIN_BUDGET_SECONDS: u32 = 300;
+/// How long every pod must stay empty and unjoined before the first pod forms the cluster
+/// itself: well beyond the seconds a running bootstrap Job takes to act on that state.
+pub const SELF_FORM_WAIT_SECONDS: u32 = 30;
+/// How long a never-joined first pod keeps watching for that state.
+pub const SELF_FORM_BUDGET_SECONDS: u32 = 1800;
+/// How long `redis-cli --cluster create` may take, in the Job or the first pod.
+pub const CREATE_BUDGET_SECONDS: u32 = 120;
 
 /// How long a starting Redis asks the Sentinels before the first pod may start as master.
 pub const SENTINEL_ASK_SECONDS: u32 = 30;
@@ -183,6 +197,9 @@ fn context(m: &Model) -> Context<'_> {
         data_dir: paths::DATA_DIR,
         peer_wait_seconds: PEER_WAIT_SECONDS,
         rejoin_budget_seconds: REJOIN_BUDGET_SECONDS,
+        self_form_wait_seconds: SELF_FORM_WAIT_SECONDS,
+        self_form_budget_seconds: SELF_FORM_BUDGET_SECONDS,
+        create_budget_seconds: CREATE_BUDGET_SECONDS,
         ping_budget_seconds: PING_BUDGET_SECONDS,
         health_budget_seconds: HEALTH_BUDGET_SECONDS,
         maxclients: m.redis.maxclients,

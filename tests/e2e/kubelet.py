@@ -283,8 +283,9 @@ class Cluster:
     # -- pods ---------------------------------------------------------------------------------
 
     def _next_seq(self) -> int:
-        self._pod_seq += 1
-        return self._pod_seq
+        with self._dns_lock:  # Jobs may start pods from several threads
+            self._pod_seq += 1
+            return self._pod_seq
 
     def _register(self, pod: Pod) -> None:
         key = (pod.namespace, pod.name)

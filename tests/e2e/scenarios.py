@@ -22,6 +22,9 @@ HEALTH_AFTER_JOB = 30
 FAILOVER_MARGIN = 15
 REJOIN_TIMEOUT = 60
 FULL_RESTART_TIMEOUT = 60
+# The first pod of an emptyDir cluster waits this long (redkube's SELF_FORM_WAIT_SECONDS, 30 s)
+# before it forms the cluster again, then polls every 5 s.
+SELF_FORM_WAIT = 45
 STABLE = 6.0
 QUICK_STABLE = 2.0
 
@@ -118,16 +121,17 @@ class Deployment:
             p.containers[0].status().get("read_only_root") is True for p in pods))
         return health
 
-    def write(self, count: int = 1000) -> None:
+    def write(self, count: int = 1000, step: str = "2") -> None:
         """2. COUNT keys through a cluster-aware client, each acknowledged by WAIT 1."""
-        acked, unacked = self._client().write(count, prefix=f"e2e:{self.figures.profile}")
+        acked, unacked = self._client().write(count, prefix=f"e2e:{self.figures.profile}:{step}")
         self.acked = acked
-        self.figures.record("keys_acknowledged", len(acked))
+        self.figures.record("keys_acknowledged" if step == "2" else f"keys_acknowledged_{step}",
+                            len(acked))
         if unacked:
             sample = dict(list(unacked.items())[:5])
-            raise ScenarioFailure("2", f"{len(unacked)} of {count} writes not acknowledged "
-                                       f"by a replica: {sample}")
-        self._check_keys("2")
+            raise ScenarioFailure(step, f"{len(unacked)} of {count} writes not acknowledged "
+                                        f"by a replica: {sample}")
+        self._check_keys(step)
 
     def rerun_job(self) -> None:
         """3. The bootstrap Job again: exit 0, node IDs and slot map unchanged."""
@@ -184,8 +188,12 @@ class Deployment:
                                        f"not as a replica")
 
     def full_restart(self, timeout: float = FULL_RESTART_TIMEOUT) -> None:
-        """5. Kill every pod, recreate all with new IPs and the same data, no Job: healthy
-        (stable for 6 s) within TIMEOUT, every acknowledged key present."""
+        """5. Kill every pod, recreate all with new IPs and no Job run.
+        Persistent data: healthy (stable for 6 s) within TIMEOUT, every acknowledged key
+        present. emptyDir data: every pod comes back empty, and the first pod must form the
+        cluster again by itself (after SELF_FORM_WAIT of unchanged emptiness); the keys are
+        gone by design, and the new cluster takes acknowledged writes."""
+        persistent = self.rendered.persistent
         pods = self.cluster.statefulset_pods(self.rendered.statefulset, self.namespace)
         names = [p.name for p in pods]
         old_ips = {p.name: p.ip for p in pods}
@@ -196,10 +204,16 @@ class Deployment:
         reused = [p.name for p in new if p.ip in old_ips.values()]
         if reused:
             raise ScenarioFailure("5", f"pods got old IPs back: {reused}")
-        secs, _ = self._wait_healthy("5", t0, timeout, STABLE,
-                                     what="healthy after a full restart")
+        budget = timeout if persistent else timeout + SELF_FORM_WAIT
+        what = "healthy after a full restart" if persistent else "formed again by the first pod"
+        secs, _ = self._wait_healthy("5", t0, budget, STABLE, what=what)
         self.figures.record("full_restart_recovery_seconds", secs)
-        self._check_keys("5")
+        if persistent:
+            self._check_keys("5")
+            return
+        missing, _ = self._client().read(self.acked)
+        self.figures.record("keys_gone_with_the_emptydirs", len(missing))
+        self.write(100, step="5")
 
 
 def run_step(dep, step: str, action) -> None:
