@@ -151,6 +151,9 @@ pub struct SentinelProfile {
     /// Redis pods (and so Sentinels): at least 2.
     #[serde(default = "default_sentinel_pods")]
     pub redis_pods: u32,
+    /// Sentinels. A Sentinel runs beside each Redis pod, so this always equals `redis-pods`;
+    /// state it to have that checked (and the odd-count rule reported here).
+    pub sentinels: Option<u32>,
     /// Sentinels that must agree a master is down. Default: a majority.
     pub quorum: Option<u32>,
     /// Fewer than 3, or an even number of, Sentinels cannot survive the loss of one and keep a

@@ -421,10 +421,25 @@ fn check_sentinel(p: &Profile, out: &mut Vec<Finding>) {
             Finding::error(path("sentinel.redis-pods"), format!("{n} Redis pods is more than {MAX_SENTINEL_PODS}"))
                 .help("one master replicating to many replicas saturates its network; use mode `cluster` to scale"),
         );
-    } else if (n < 3 || n % 2 == 0) && !s.accept_fewer_sentinels {
+    } else if let Some(k) = s.sentinels.filter(|&k| k != n) {
         out.push(
             Finding::error(
-                path("sentinel.redis-pods"),
+                path("sentinel.sentinels"),
+                format!("{k} Sentinels, but a Sentinel runs beside each of the {n} Redis pods"),
+            )
+            .help(format!(
+                "the Sentinel count follows `redis-pods`: set `redis-pods = {k}`, or drop `sentinels`"
+            )),
+        );
+    } else if (n < 3 || n % 2 == 0) && !s.accept_fewer_sentinels {
+        let field = if s.sentinels.is_some() {
+            "sentinel.sentinels"
+        } else {
+            "sentinel.redis-pods"
+        };
+        out.push(
+            Finding::error(
+                path(field),
                 format!("{n} Sentinels (one per Redis pod) cannot keep a majority after losing one"),
             )
             .help("use an odd number of at least 3, or set `accept-fewer-sentinels = true` to accept the risk"),
