@@ -106,6 +106,7 @@ struct Context<'a> {
     self_form_wait_seconds: u32,
     self_form_budget_seconds: u32,
     create_budget_seconds: u32,
+    empty_master_wait_seconds: u32,
     ping_budget_seconds: u32,
     health_budget_seconds: u32,
     maxclients: Option<u32>,
@@ -200,6 +201,9 @@ fn context(m: &Model) -> Context<'_> {
         self_form_wait_seconds: SELF_FORM_WAIT_SECONDS,
         self_form_budget_seconds: SELF_FORM_BUDGET_SECONDS,
         create_budget_seconds: CREATE_BUDGET_SECONDS,
+        // The cluster marks a silent master failed after node-timeout, then a replica wins
+        // an election: three node-timeouts and a margin.
+        empty_master_wait_seconds: (node_timeout_ms / 1000) * 3 + 30,
         ping_budget_seconds: PING_BUDGET_SECONDS,
         health_budget_seconds: HEALTH_BUDGET_SECONDS,
         maxclients: m.redis.maxclients,

@@ -1263,6 +1263,23 @@ class Container:
         while self.running and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def crash(self) -> None:
+        """SIGKILL the container's processes, as the OOM killer does, and leave the exit to the
+        supervisor: under restartPolicy Always it restarts the container in the same pod,
+        with the same IP and volumes."""
+        with self.pod.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                raise HarnessError(f"{self.pod.name}/{self.name} is not running")
+            self._event("SIGKILL (a crash; the kubelet restarts it)")
+            _killpg(self.proc.pid, signal.SIGKILL)
+
+    def wait_restarted(self, restarts_before: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.restarts <= restarts_before:
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{self.pod.name}/{self.name} not restarted within {timeout}s")
+            time.sleep(0.1)
+
     def kill(self) -> None:
         """SIGKILL the container's process group and reap its first process."""
         if self.proc is None:

@@ -187,6 +187,29 @@ class Deployment:
             raise ScenarioFailure("4", f"{victim} rejoined as {healed.roles.get(victim)}, "
                                        f"not as a replica")
 
+    def container_crash(self) -> None:
+        """4b. SIGKILL the Redis container of slot 0's master, as the OOM killer does: the
+        kubelet restarts it in the same pod (same IP, same volumes, so nodes.conf survives
+        while data without persistence does not). The cluster is healthy again and no
+        acknowledged key is lost: an empty master must not hand its emptiness to replicas."""
+        health = self._client().health()
+        victim = health.owner_pod(0)
+        if victim is None or not health.ok:
+            raise ScenarioFailure("4b", f"no healthy owner of slot 0: {health}")
+        container = self.cluster.pod(victim, self.namespace).container("redis")
+        before = container.restarts
+        t0 = time.monotonic()
+        try:
+            container.crash()
+            container.wait_restarted(before, 30)
+        except HarnessError as e:
+            raise ScenarioFailure("4b", str(e)) from None
+        budget = self.rendered.node_timeout_ms / 1000 * 3 + 30 + REJOIN_TIMEOUT
+        secs, _ = self._wait_healthy("4b", t0, budget, STABLE,
+                                     what=f"healthy after {victim}'s Redis container crashed")
+        self.figures.record("container_crash_recovery_seconds", secs)
+        self._check_keys("4b")
+
     def full_restart(self, timeout: float = FULL_RESTART_TIMEOUT) -> None:
         """5. Kill every pod, recreate all with new IPs and no Job run.
         Persistent data: healthy (stable for 6 s) within TIMEOUT, every acknowledged key

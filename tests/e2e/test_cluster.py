@@ -4,6 +4,8 @@
   3. the bootstrap Job again: exit 0, node IDs and slot map unchanged;
   4. SIGKILL the master of slot 0: its replica takes over, no acknowledged key lost, the
      recreated pod (new IP, same data) rejoins as a replica;
+ 4b. SIGKILL of the Redis container of slot 0's master, restarted in place (same volumes):
+     healthy again, no acknowledged key lost (an empty master must not wipe its replicas);
   5. every pod killed and recreated with new IPs, no Job: healthy within 60 s, keys intact
      (emptyDir profiles: the first pod forms the empty cluster again, which takes writes).
 Figures go to stdout (-s) and to $E2E_FIGURES (default target/e2e-figures.json).
@@ -44,6 +46,10 @@ def test_3_bootstrap_job_is_idempotent(deployment):
 
 def test_4_failover_of_slot_0_master(deployment):
     run_step(deployment, "4", deployment.failover)
+
+
+def test_4b_crash_of_the_masters_redis_container(deployment):
+    run_step(deployment, "4b", deployment.container_crash)
 
 
 def test_5_full_restart_with_new_ips(deployment):

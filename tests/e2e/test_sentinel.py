@@ -248,6 +248,28 @@ def test_3_failover_after_sigkill_of_the_master(dep):
     run_step(dep, "3", run)
 
 
+def test_3b_crash_of_the_masters_redis_container(dep):
+    """SIGKILL of the master's Redis container, restarted in place by the kubelet (same IP,
+    same volumes, its Sentinel still running): no acknowledged key lost. Without persistence
+    the restarted master is empty and must not start as master over replicas that hold the
+    data."""
+    def run():
+        _, master = dep.wait_healthy(dep.names, 30, "healthy")
+        container = dep.cluster.pod(master, dep.s.namespace).container("redis")
+        before = container.restarts
+        start = time.monotonic()
+        container.crash()
+        container.wait_restarted(before, 30)
+        budget = dep.s.down_after_s + dep.s.failover_timeout_s + REJOIN_TIMEOUT
+        _, now = dep.wait_healthy(dep.names, budget, "healthy after the master's Redis crashed")
+        dep.figures.record("container_crash_recovery_seconds",
+                           round(time.monotonic() - start - STABLE, 1))
+        lost = dep.read_lost(now)
+        dep.figures.record("keys_lost_after_container_crash", lost)
+        assert lost == 0
+    run_step(dep, "3b", run)
+
+
 def test_4_full_restart_with_new_ips(dep):
     def run():
         dep.wait_healthy(dep.names, 30, "healthy")
