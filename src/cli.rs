@@ -13,6 +13,14 @@ use crate::profile::{Mode, Profile, StorageKind};
 use crate::render::{kustomization, render};
 use crate::{model, starter};
 
+/// `eprintln!` without its panic: a closed stderr (`2>&- `, a reader that went away) must not
+/// turn an outcome into exit code 101. The exit code still tells it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_INVALID: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
@@ -127,7 +135,7 @@ fn print_stdout<'a>(pieces: impl IntoIterator<Item = &'a str>) -> i32 {
         // A closed pipe (`redkube render … | head`) is not worth a panic.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
-            eprintln!("error: writing to stdout: {e}");
+            say!("error: writing to stdout: {e}");
             EXIT_USAGE
         }
     }
@@ -135,7 +143,7 @@ fn print_stdout<'a>(pieces: impl IntoIterator<Item = &'a str>) -> i32 {
 
 fn report_warnings(warnings: Vec<ProfileDiagnostic>) {
     for w in warnings {
-        eprintln!("{:?}", miette::Report::new(w));
+        say!("{:?}", miette::Report::new(w));
     }
 }
 
@@ -143,11 +151,11 @@ fn report_warnings(warnings: Vec<ProfileDiagnostic>) {
 fn load(path: &Path) -> Result<model::Model, i32> {
     match load_file(path, &process_env) {
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", path.display());
+            say!("error: cannot read {}: {e}", path.display());
             Err(EXIT_USAGE)
         }
         Ok(Err(errors)) => {
-            eprintln!("{:?}", miette::Report::new(errors));
+            say!("{:?}", miette::Report::new(errors));
             Err(EXIT_INVALID)
         }
         Ok(Ok(loaded)) => {
@@ -174,11 +182,11 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool) -> i32 {
             files.push((KUSTOMIZATION, kustomization(&documents)));
             match write_folder(dir, &files, force) {
                 Ok(()) => {
-                    eprintln!("wrote {} files to {}", files.len(), dir.display());
+                    say!("wrote {} files to {}", files.len(), dir.display());
                     EXIT_OK
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    say!("error: {e}");
                     EXIT_USAGE
                 }
             }
@@ -190,7 +198,7 @@ fn validate_command(profiles: &[PathBuf]) -> i32 {
     let mut code = EXIT_OK;
     for path in profiles {
         match load(path) {
-            Ok(_) => eprintln!("{}: ok", path.display()),
+            Ok(_) => say!("{}: ok", path.display()),
             Err(c) => code = code.max(c),
         }
     }

@@ -172,6 +172,29 @@ fn an_invalid_profile_writes_nothing_and_exits_1() {
     assert!(out.stdout.is_empty());
 }
 
+/// A closed stderr (its reader gone before the first byte) changes nothing but the text: the
+/// exit code still says what happened, never 101 from a panic in the print.
+#[test]
+fn a_closed_stderr_keeps_the_exit_code() {
+    let run = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        Command::new(env!("CARGO_BIN_EXE_redkube"))
+            .args(args)
+            .env("REDIS_PASSWORD", TEST_PASSWORD)
+            .stdout(std::process::Stdio::null())
+            .stderr(writer)
+            .status()
+            .unwrap()
+            .code()
+    };
+    let bad = root().join("tests/invalid/masters-too-few.toml");
+    assert_eq!(run(&["validate", bad.to_str().unwrap()]), Some(1));
+    // cluster-cache warns (ephemeral storage) on stderr before it renders.
+    assert_eq!(run(&["render", &profile("cluster-cache.toml")]), Some(0));
+    assert_eq!(run(&["render", "/nonexistent/profile.toml"]), Some(2));
+}
+
 #[test]
 fn usage_and_io_errors_exit_2() {
     assert_eq!(redkube(&["render"]).status.code(), Some(2));
