@@ -57,6 +57,7 @@ const OWNED_DIRECTIVES: &[(&str, &str)] = &[
     ("save", "set `redis.persistence`"),
     ("maxmemory", "set `redis.maxmemory`"),
     ("maxmemory-policy", "set `redis.maxmemory-policy`"),
+    ("maxclients", "set `redis.maxclients`"),
     (
         "requirepass",
         "the password comes from `[auth]`, through a Secret file",
