@@ -19,4 +19,4 @@ fi
 export REDKUBE_BIN="${REDKUBE_BIN:-$PWD/target/debug/redkube}"
 export E2E_FIGURES="${E2E_FIGURES:-$PWD/target/e2e-figures.json}"
 # pytest prints figures with -s; -rA lists every outcome at the end.
-exec timeout 900 "$VENV/bin/python" -m pytest tests/e2e -s -rfEs -p no:cacheprovider
+exec timeout 900 "$VENV/bin/python" -m pytest tests/e2e -s -rfEs -p no:cacheprovider --durations=15
