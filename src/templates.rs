@@ -28,6 +28,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("prestop.sh.j2", include_str!("../templates/prestop.sh.j2")),
     (
+        "node-cli.sh.j2",
+        include_str!("../templates/node-cli.sh.j2"),
+    ),
+    (
         "persistence-lib.sh.j2",
         include_str!("../templates/persistence-lib.sh.j2"),
     ),
