@@ -12,36 +12,57 @@ use crate::model::{paths, Model, Topology};
 /// Embedded templates, by template name.
 const TEMPLATES: &[(&str, &str)] = &[
     ("redis.conf.j2", include_str!("../templates/redis.conf.j2")),
-    ("start.sh.j2", include_str!("../templates/start.sh.j2")),
-    ("probe.sh.j2", include_str!("../templates/probe.sh.j2")),
     (
-        "bootstrap.sh.j2",
-        include_str!("../templates/bootstrap.sh.j2"),
+        "cluster/redis.conf.j2",
+        include_str!("../templates/cluster/redis.conf.j2"),
     ),
     (
-        "sentinel-redis-start.sh.j2",
-        include_str!("../templates/sentinel-redis-start.sh.j2"),
+        "sentinel/redis.conf.j2",
+        include_str!("../templates/sentinel/redis.conf.j2"),
     ),
     (
-        "sentinel-start.sh.j2",
-        include_str!("../templates/sentinel-start.sh.j2"),
-    ),
-    ("prestop.sh.j2", include_str!("../templates/prestop.sh.j2")),
-    (
-        "node-cli.sh.j2",
-        include_str!("../templates/node-cli.sh.j2"),
+        "lib/node-cli.sh.j2",
+        include_str!("../templates/lib/node-cli.sh.j2"),
     ),
     (
-        "persistence-lib.sh.j2",
-        include_str!("../templates/persistence-lib.sh.j2"),
+        "lib/persistence.sh.j2",
+        include_str!("../templates/lib/persistence.sh.j2"),
     ),
     (
-        "cluster-lib.sh.j2",
-        include_str!("../templates/cluster-lib.sh.j2"),
+        "cluster/lib.sh.j2",
+        include_str!("../templates/cluster/lib.sh.j2"),
     ),
     (
-        "sentinel-lib.sh.j2",
-        include_str!("../templates/sentinel-lib.sh.j2"),
+        "cluster/start.sh.j2",
+        include_str!("../templates/cluster/start.sh.j2"),
+    ),
+    (
+        "cluster/probe.sh.j2",
+        include_str!("../templates/cluster/probe.sh.j2"),
+    ),
+    (
+        "cluster/bootstrap.sh.j2",
+        include_str!("../templates/cluster/bootstrap.sh.j2"),
+    ),
+    (
+        "sentinel/lib.sh.j2",
+        include_str!("../templates/sentinel/lib.sh.j2"),
+    ),
+    (
+        "sentinel/redis-start.sh.j2",
+        include_str!("../templates/sentinel/redis-start.sh.j2"),
+    ),
+    (
+        "sentinel/sentinel-start.sh.j2",
+        include_str!("../templates/sentinel/sentinel-start.sh.j2"),
+    ),
+    (
+        "sentinel/probe.sh.j2",
+        include_str!("../templates/sentinel/probe.sh.j2"),
+    ),
+    (
+        "sentinel/prestop.sh.j2",
+        include_str!("../templates/sentinel/prestop.sh.j2"),
     ),
     (
         "starter.toml.j2",
@@ -51,19 +72,19 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 /// The ConfigMap of a Redis Cluster: key, template.
 const CLUSTER_FILES: &[(&str, &str)] = &[
-    ("redis.conf", "redis.conf.j2"),
-    ("start.sh", "start.sh.j2"),
-    ("probe.sh", "probe.sh.j2"),
-    ("bootstrap.sh", "bootstrap.sh.j2"),
+    ("redis.conf", "cluster/redis.conf.j2"),
+    ("start.sh", "cluster/start.sh.j2"),
+    ("probe.sh", "cluster/probe.sh.j2"),
+    ("bootstrap.sh", "cluster/bootstrap.sh.j2"),
 ];
 
 /// The ConfigMap of Redis with Sentinel: key, template.
 const SENTINEL_FILES: &[(&str, &str)] = &[
-    ("redis.conf", "redis.conf.j2"),
-    ("start.sh", "sentinel-redis-start.sh.j2"),
-    ("sentinel.sh", "sentinel-start.sh.j2"),
-    ("probe.sh", "probe.sh.j2"),
-    ("prestop.sh", "prestop.sh.j2"),
+    ("redis.conf", "sentinel/redis.conf.j2"),
+    ("start.sh", "sentinel/redis-start.sh.j2"),
+    ("sentinel.sh", "sentinel/sentinel-start.sh.j2"),
+    ("probe.sh", "sentinel/probe.sh.j2"),
+    ("prestop.sh", "sentinel/prestop.sh.j2"),
 ];
 
 fn environment() -> &'static Environment<'static> {
