@@ -1,17 +1,17 @@
-//! The command line. Exit codes: 0 ok, 1 invalid profile, 2 usage or I/O error.
+//! The command line. Every outcome maps to its exit code in [`Outcome::exit_code`]: 0 ok,
+//! 1 invalid profile, 2 usage or I/O error, 3 a redkube bug.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-use crate::diagnostics::ProfileDiagnostic;
 use crate::output::{write_folder, KUSTOMIZATION};
-use crate::profile::load::{load_file, process_env};
-use crate::profile::{Mode, Profile, StorageKind};
-use crate::render::{kustomization, render};
-use crate::{model, starter};
+use crate::profile::{self, load_file, process_env, Loaded, Mode, ProfileDiagnostic, StorageKind};
+use crate::render::kustomization;
+use crate::{render_loaded, starter, Rendering};
 
 /// `eprintln!` without its panic: a closed stderr (`2>&- `, a reader that went away) must not
 /// turn an outcome into exit code 101. The exit code still tells it.
@@ -21,9 +21,28 @@ macro_rules! say {
     }};
 }
 
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_INVALID: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    Ok,
+    /// A profile was rejected; its errors were printed.
+    Invalid,
+    /// Bad arguments, or a file that could not be read or written.
+    Usage,
+    /// redkube failed on valid input (a template failed to render).
+    Bug,
+}
+
+impl Outcome {
+    fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Outcome::Ok => 0,
+            Outcome::Invalid => 1,
+            Outcome::Usage => 2,
+            Outcome::Bug => 3,
+        })
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,7 +50,7 @@ pub const EXIT_USAGE: i32 = 2;
     version,
     about = "Render production-grade Kubernetes manifests for Redis from one TOML profile"
 )]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -80,18 +99,22 @@ enum StorageArg {
 }
 
 /// Parse arguments and run; returns the process exit code.
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+pub fn main() -> ExitCode {
+    let outcome = match Cli::try_parse() {
+        Ok(cli) => run(cli.command),
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            if e.use_stderr() {
+                Outcome::Usage
+            } else {
+                Outcome::Ok
+            }
         }
     };
-    run(cli.command)
+    outcome.exit_code()
 }
 
-fn run(command: Command) -> i32 {
+fn run(command: Command) -> Outcome {
     match command {
         Command::Render {
             profile,
@@ -109,98 +132,111 @@ fn run(command: Command) -> i32 {
                 StorageArg::Nfs => StorageKind::Nfs,
                 StorageArg::Ephemeral => StorageKind::Ephemeral,
             };
-            print_stdout([starter::starter_profile(mode, storage).as_str()])
+            match starter::starter_profile(mode, storage) {
+                Ok(text) => print_stdout([text.as_str()]),
+                Err(e) => bug(&e),
+            }
         }
-        Command::Schema => {
-            let schema = schemars::schema_for!(Profile);
-            let text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
-            print_stdout([text.as_str(), "\n"])
-        }
+        Command::Schema => match serde_json::to_string_pretty(&profile::json_schema()) {
+            Ok(text) => print_stdout([text.as_str(), "\n"]),
+            Err(e) => bug(&e),
+        },
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "redkube", &mut std::io::stdout());
-            EXIT_OK
+            Outcome::Ok
         }
     }
 }
 
-fn print_stdout<'a>(pieces: impl IntoIterator<Item = &'a str>) -> i32 {
+fn bug(e: &dyn std::fmt::Display) -> Outcome {
+    say!("error: {e}\nThis is a bug in redkube; please report it with the profile.");
+    Outcome::Bug
+}
+
+fn print_stdout<'a>(pieces: impl IntoIterator<Item = &'a str>) -> Outcome {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = pieces
         .into_iter()
         .try_for_each(|p| out.write_all(p.as_bytes()))
         .and_then(|()| out.flush());
     match written {
-        Ok(()) => EXIT_OK,
+        Ok(()) => Outcome::Ok,
         // A closed pipe (`redkube render … | head`) is not worth a panic.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Outcome::Ok,
         Err(e) => {
             say!("error: writing to stdout: {e}");
-            EXIT_USAGE
+            Outcome::Usage
         }
     }
 }
 
-fn report_warnings(warnings: Vec<ProfileDiagnostic>) {
+fn report_warnings(warnings: &[ProfileDiagnostic]) {
     for w in warnings {
-        say!("{:?}", miette::Report::new(w));
+        say!("{:?}", miette::Report::new(w.clone()));
     }
 }
 
-/// Load and validate, printing diagnostics; `Err` carries the exit code.
-fn load(path: &Path) -> Result<model::Model, i32> {
+/// Load and resolve, printing the profile's errors.
+fn load(path: &Path) -> Result<Loaded, Outcome> {
     match load_file(path, &process_env) {
         Err(e) => {
             say!("error: cannot read {}: {e}", path.display());
-            Err(EXIT_USAGE)
+            Err(Outcome::Usage)
         }
         Ok(Err(errors)) => {
             say!("{:?}", miette::Report::new(errors));
-            Err(EXIT_INVALID)
+            Err(Outcome::Invalid)
         }
-        Ok(Ok(loaded)) => {
-            report_warnings(loaded.warnings);
-            Ok(model::Model::resolve(&loaded.profile, loaded.env_password))
-        }
+        Ok(Ok(loaded)) => Ok(loaded),
     }
 }
 
-fn render_command(profile: &Path, output: Option<&Path>, force: bool) -> i32 {
-    let model = match load(profile) {
-        Ok(m) => m,
-        Err(code) => return code,
+/// Load and render, printing warnings; nothing is written unless this succeeds.
+fn render_profile(path: &Path) -> Result<Rendering, Outcome> {
+    let rendering = render_loaded(load(path)?).map_err(|e| bug(&e))?;
+    report_warnings(&rendering.warnings);
+    Ok(rendering)
+}
+
+fn render_command(profile: &Path, output: Option<&Path>, force: bool) -> Outcome {
+    let documents = match render_profile(profile) {
+        Ok(r) => r.documents,
+        Err(outcome) => return outcome,
     };
-    let documents = render(&model);
-    match output {
+    let Some(dir) = output else {
         // One write per concern: no second copy of the whole stream.
-        None => print_stdout(documents.iter().map(|d| d.yaml.as_str())),
-        Some(dir) => {
-            let mut files: Vec<(&str, String)> = documents
-                .iter()
-                .map(|d| (d.concern.file_name(), d.yaml.clone()))
-                .collect();
-            files.push((KUSTOMIZATION, kustomization(&documents)));
-            match write_folder(dir, &files, force) {
-                Ok(()) => {
-                    say!("wrote {} files to {}", files.len(), dir.display());
-                    EXIT_OK
-                }
-                Err(e) => {
-                    say!("error: {e}");
-                    EXIT_USAGE
-                }
-            }
+        return print_stdout(documents.iter().map(|d| d.yaml.as_str()));
+    };
+    let mut files: Vec<(&str, String)> = documents
+        .iter()
+        .map(|d| (d.concern.file_name(), d.yaml.clone()))
+        .collect();
+    files.push((KUSTOMIZATION, kustomization(&documents)));
+    match write_folder(dir, &files, force) {
+        Ok(()) => {
+            say!("wrote {} files to {}", files.len(), dir.display());
+            Outcome::Ok
+        }
+        Err(e) => {
+            say!("error: {e}");
+            Outcome::Usage
         }
     }
 }
 
-fn validate_command(profiles: &[PathBuf]) -> i32 {
-    let mut code = EXIT_OK;
+fn validate_command(profiles: &[PathBuf]) -> Outcome {
+    let mut worst = Outcome::Ok;
     for path in profiles {
-        match load(path) {
-            Ok(_) => say!("{}: ok", path.display()),
-            Err(c) => code = code.max(c),
-        }
+        let outcome = match load(path) {
+            Ok(loaded) => {
+                report_warnings(&loaded.warnings);
+                say!("{}: ok", path.display());
+                Outcome::Ok
+            }
+            Err(outcome) => outcome,
+        };
+        worst = worst.max(outcome);
     }
-    code
+    worst
 }

@@ -1,20 +1,23 @@
 //! redkube: one typed TOML profile in, production-grade Kubernetes manifests for Redis out.
 //!
-//! Data flows one way: [`profile`] (TOML -> typed, validated structs) -> [`model`] (names,
-//! labels, topology resolved) -> [`render`] (typed `k8s-openapi` objects -> YAML, with the
-//! ConfigMap's files from [`templates`]) -> [`output`] (stdout or an atomic folder write).
+//! Data flows one way: [`profile`] (TOML -> typed, checked, resolved in one pass) -> `model`
+//! (names, labels, topology, budgets decided) -> [`render`] (typed `k8s-openapi` objects ->
+//! YAML, with the ConfigMap's files from `templates`) -> [`output`] (stdout or an atomic
+//! folder write). [`cli`] decides exit codes in one place.
+//!
+//! The library's API is what the binary, the tests and the benchmark use: [`render_str`],
+//! [`profile::load_str`] and friends, [`render::to_stream`] and [`output::HEADER`].
 
 pub mod cli;
-pub mod diagnostics;
-pub mod model;
+mod model;
 pub mod output;
 pub mod profile;
 pub mod render;
-pub mod starter;
-pub mod templates;
+mod starter;
+mod templates;
 
-use diagnostics::{ProfileDiagnostic, ProfileErrors};
-use profile::load::{load_str, EnvLookup};
+pub use profile::{EnvLookup, ProfileDiagnostic, ProfileErrors};
+pub use templates::TemplateError;
 
 /// The result of rendering one profile: the documents by concern, and the warnings to show.
 pub struct Rendering {
@@ -22,13 +25,29 @@ pub struct Rendering {
     pub warnings: Vec<ProfileDiagnostic>,
 }
 
+/// Why a profile did not render.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RenderError {
+    /// The profile is invalid: every error, placed in the file.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] ProfileErrors),
+    /// A template failed: a redkube bug.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Template(#[from] TemplateError),
+}
+
 /// Profile text to rendered documents: the whole pipeline, without I/O. `file` names the
 /// source in diagnostics.
-pub fn render_str(file: &str, text: &str, env: EnvLookup<'_>) -> Result<Rendering, ProfileErrors> {
-    let loaded = load_str(file, text, env)?;
-    let model = model::Model::resolve(&loaded.profile, loaded.env_password);
+pub fn render_str(file: &str, text: &str, env: EnvLookup<'_>) -> Result<Rendering, RenderError> {
+    Ok(render_loaded(profile::load_str(file, text, env)?)?)
+}
+
+/// A loaded profile to rendered documents; shared by [`render_str`] and the command line.
+pub fn render_loaded(loaded: profile::Loaded) -> Result<Rendering, TemplateError> {
     Ok(Rendering {
-        documents: render::render(&model),
+        documents: render::render(&loaded.model)?,
         warnings: loaded.warnings,
     })
 }

@@ -1,3 +1,3 @@
-fn main() {
-    std::process::exit(redkube::cli::main());
+fn main() -> std::process::ExitCode {
+    redkube::cli::main()
 }

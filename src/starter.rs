@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::profile::{Mode, StorageKind};
+use crate::templates::TemplateError;
 
 #[derive(Serialize)]
 struct Ctx {
@@ -10,17 +11,10 @@ struct Ctx {
     storage: &'static str,
 }
 
-pub fn starter_profile(mode: Mode, storage: StorageKind) -> String {
+pub(crate) fn starter_profile(mode: Mode, storage: StorageKind) -> Result<String, TemplateError> {
     let ctx = Ctx {
-        mode: match mode {
-            Mode::Cluster => "cluster",
-            Mode::Sentinel => "sentinel",
-        },
-        storage: match storage {
-            StorageKind::Claim => "claim",
-            StorageKind::Nfs => "nfs",
-            StorageKind::Ephemeral => "ephemeral",
-        },
+        mode: mode.as_str(),
+        storage: storage.as_str(),
     };
     crate::templates::render("starter.toml.j2", &ctx)
 }

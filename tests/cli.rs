@@ -282,7 +282,7 @@ fn init_prints_valid_starter_profiles() {
         let out = redkube(&["init", "--mode", mode, "--storage", storage]);
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
-        let result = redkube::profile::load::load_str("starter.toml", &text, &test_env);
+        let result = redkube::profile::load_str("starter.toml", &text, &test_env);
         assert!(
             result.is_ok(),
             "starter for {storage} is invalid: {:?}",

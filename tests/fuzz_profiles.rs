@@ -145,7 +145,7 @@ enum Outcome {
 }
 
 fn through_library(input: &[u8]) -> Outcome {
-    let loaded = match redkube::profile::load::load_bytes("fuzz.toml", input.to_vec(), &test_env) {
+    let loaded = match redkube::profile::load_bytes("fuzz.toml", input.to_vec(), &test_env) {
         Ok(l) => l,
         Err(e) => {
             assert!(
@@ -157,12 +157,11 @@ fn through_library(input: &[u8]) -> Outcome {
             return Outcome::Rejected;
         }
     };
-    let model = redkube::model::Model::resolve(&loaded.profile, loaded.env_password);
-    if model.pods() > 2000 {
+    if loaded.pods() > 2000 {
         return Outcome::TooLarge;
     }
-    let docs = redkube::render::render(&model);
-    assert!(!redkube::render::to_stream(&docs).is_empty());
+    let rendering = redkube::render_loaded(loaded).expect("templates render every valid profile");
+    assert!(!redkube::render::to_stream(&rendering.documents).is_empty());
     Outcome::Rendered
 }
 

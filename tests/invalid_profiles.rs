@@ -10,7 +10,7 @@
 mod common;
 
 use common::*;
-use redkube::profile::load::load_str;
+use redkube::profile::load_str;
 
 struct Expectation {
     at: (usize, usize),

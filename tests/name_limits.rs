@@ -5,8 +5,27 @@
 mod common;
 
 use common::*;
-use redkube::profile::validate::{is_dns_label, is_dns_subdomain, MAX_NAME_LEN};
+use redkube::profile::MAX_NAME_LEN;
 use serde_json::Value;
+
+// The API server's own rules, written here independently of redkube's validator.
+
+/// DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most `max` characters.
+fn is_dns_label(s: &str, max: usize) -> bool {
+    let b = s.as_bytes();
+    let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !b.is_empty()
+        && b.len() <= max
+        && alnum(&b[0])
+        && alnum(&b[b.len() - 1])
+        && b.iter().all(|c| alnum(c) || *c == b'-')
+}
+
+/// DNS-1123 subdomain as the API server checks object names: dot-separated labels, at most 253
+/// characters in all (the API server sets no 63-character limit per part).
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(|l| is_dns_label(l, 253))
+}
 
 fn docs(fixture: &str) -> Vec<Value> {
     let stream = render_file(&root().join("tests/fixtures").join(fixture));
@@ -122,5 +141,5 @@ fn the_fixture_sits_exactly_at_the_limit() {
     );
     // One more character is rejected (tests/invalid/name-too-long.toml pins the message).
     let longer = text.replace("name = \"r", "name = \"rr");
-    assert!(redkube::profile::load::load_str("x.toml", &longer, &test_env).is_err());
+    assert!(redkube::profile::load_str("x.toml", &longer, &test_env).is_err());
 }

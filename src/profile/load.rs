@@ -1,24 +1,29 @@
-//! Reading a profile: TOML text -> typed [`Profile`] -> validated, with every problem placed at
-//! its file, line and column.
+//! Reading a profile: TOML text -> typed [`Profile`] -> resolved [`Model`], with every problem
+//! placed at its file, line and column.
 
 use std::sync::Arc;
 
 use miette::NamedSource;
 
-use super::validate::{check_password, validate};
-use super::Profile;
-use crate::diagnostics::{
+use super::diagnostics::{
     backticked, locate, path_at, suggestion, FieldPath, Finding, ProfileDiagnostic, ProfileErrors,
+    Seg,
 };
+use super::{resolve, Profile};
+use crate::model::Model;
 
-/// A profile that passed validation, with the warnings found on the way and the password when
-/// it was read from the environment.
+/// A profile that resolved, with the warnings found on the way.
 #[derive(Debug)]
-pub struct LoadedProfile {
-    pub profile: Profile,
+pub struct Loaded {
+    pub(crate) model: Model,
     pub warnings: Vec<ProfileDiagnostic>,
-    /// Set for `password-env`: the value read at render time.
-    pub env_password: Option<String>,
+}
+
+impl Loaded {
+    /// Redis pods of the deployment (what the render's size grows with).
+    pub fn pods(&self) -> u32 {
+        self.model.pods()
+    }
 }
 
 /// Where `password-env` is looked up; a parameter so tests need not touch the process env.
@@ -28,12 +33,8 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Parse and validate profile text. `file` names the source in diagnostics.
-pub fn load_str(
-    file: &str,
-    text: &str,
-    env: EnvLookup<'_>,
-) -> Result<LoadedProfile, ProfileErrors> {
+/// Parse, check and resolve profile text. `file` names the source in diagnostics.
+pub fn load_str(file: &str, text: &str, env: EnvLookup<'_>) -> Result<Loaded, ProfileErrors> {
     let source = Arc::new(NamedSource::new(file, text.to_string()));
     let fail = |errors: Vec<ProfileDiagnostic>| ProfileErrors {
         file: file.to_string(),
@@ -63,11 +64,7 @@ pub fn load_str(
             // points at the enclosing table.
             if message.starts_with("missing field") || message.starts_with("unknown field") {
                 if let Some(name) = backticked(&message).next() {
-                    if !field
-                        .0
-                        .last()
-                        .is_some_and(|s| *s == crate::diagnostics::Seg::Key(name.into()))
-                    {
+                    if !field.0.last().is_some_and(|s| *s == Seg::Key(name.into())) {
                         field = field.key(name);
                     }
                 }
@@ -79,39 +76,36 @@ pub fn load_str(
         }
     };
 
-    let mut findings = validate(&profile);
-    let env_password = resolve_env_password(&profile, env, &mut findings);
-
     let place = |f: Finding| {
         let span = locate(&doc, &f.path);
         ProfileDiagnostic::new(&source, span, f)
     };
-    let (errors, warnings): (Vec<_>, Vec<_>) = findings.into_iter().partition(Finding::is_error);
-    if !errors.is_empty() {
-        return Err(fail(errors.into_iter().map(place).collect()));
+    match resolve(&profile, env) {
+        Ok(resolved) => Ok(Loaded {
+            model: resolved.model,
+            warnings: resolved.warnings.into_iter().map(place).collect(),
+        }),
+        Err(findings) => Err(fail(
+            findings
+                .into_iter()
+                .filter(Finding::is_error)
+                .map(place)
+                .collect(),
+        )),
     }
-    Ok(LoadedProfile {
-        profile,
-        warnings: warnings.into_iter().map(place).collect(),
-        env_password,
-    })
 }
 
 /// Read a profile file. An unreadable file is an I/O error, reported by the caller.
 pub fn load_file(
     path: &std::path::Path,
     env: EnvLookup<'_>,
-) -> std::io::Result<Result<LoadedProfile, ProfileErrors>> {
+) -> std::io::Result<Result<Loaded, ProfileErrors>> {
     let bytes = std::fs::read(path)?;
     Ok(load_bytes(&path.display().to_string(), bytes, env))
 }
 
 /// Parse and validate profile bytes, which may not be UTF-8.
-pub fn load_bytes(
-    file: &str,
-    bytes: Vec<u8>,
-    env: EnvLookup<'_>,
-) -> Result<LoadedProfile, ProfileErrors> {
+pub fn load_bytes(file: &str, bytes: Vec<u8>, env: EnvLookup<'_>) -> Result<Loaded, ProfileErrors> {
     let file = file.to_string();
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -130,38 +124,10 @@ pub fn load_bytes(
     load_str(&file, &text, env)
 }
 
-fn resolve_env_password(
-    profile: &Profile,
-    env: EnvLookup<'_>,
-    out: &mut Vec<Finding>,
-) -> Option<String> {
-    let var = profile.auth.password_env.as_ref()?;
-    let at = FieldPath::parse("auth.password-env");
-    match env(var).filter(|v| !v.is_empty()) {
-        Some(value) => {
-            let mut checks = Vec::new();
-            check_password(&value, at, &mut checks);
-            // The value is never echoed: only its shape is described.
-            for mut f in checks {
-                f.message = format!("${var}: {}", f.message);
-                out.push(f);
-            }
-            Some(value)
-        }
-        None => {
-            out.push(
-                Finding::error(at, format!("the environment variable `{var}` is not set or empty"))
-                    .help(format!("export {var} before rendering, e.g. `{var}=$(openssl rand -base64 24) redkube render …`")),
-            );
-            None
-        }
-    }
-}
-
 /// For a syntax error, which has no parse tree: the key written on the error's line, under the
 /// last `[table]` header above it. Best effort; the span is exact regardless.
 fn key_on_line(text: &str, offset: usize) -> FieldPath {
-    let before = &text[..crate::diagnostics::char_boundary(text, offset)];
+    let before = &text[..super::diagnostics::char_boundary(text, offset)];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[line_start..]
         .find('\n')
@@ -223,7 +189,10 @@ kind = "ephemeral"
     fn password_env_is_read_through_the_lookup() {
         let env = |_: &str| Some("0123456789abcdefXYZ".to_string());
         let loaded = load_str("p.toml", MINIMAL, &env).unwrap();
-        assert_eq!(loaded.env_password.as_deref(), Some("0123456789abcdefXYZ"));
+        assert!(matches!(
+            &loaded.model.auth.source,
+            crate::model::AuthSource::Env(p) if p == "0123456789abcdefXYZ"
+        ));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! platforms (unlike `DefaultHasher`), and collisions only cost a missed Job re-run.
 
 /// 8 hex digits of the 64-bit FNV-1a hash of `parts`, in order.
-pub fn short_hash(parts: &[&[u8]]) -> String {
+pub(crate) fn short_hash(parts: &[&[u8]]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for &b in *part {

@@ -12,7 +12,7 @@ struct Kustomization<'a> {
     resources: Vec<&'a str>,
 }
 
-pub fn kustomization(rendered: &[Rendered]) -> String {
+pub(crate) fn kustomization(rendered: &[Rendered]) -> String {
     let k = Kustomization {
         api_version: "kustomize.config.k8s.io/v1beta1",
         kind: "Kustomization",

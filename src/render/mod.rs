@@ -1,27 +1,31 @@
 //! Model -> typed `k8s-openapi` objects -> YAML documents, grouped by concern (one file each
 //! when writing a folder). Objects are built as structs, never as YAML text.
+//!
+//! What differs between the modes (containers, ports, ConfigMap files, extra objects) is
+//! supplied by [`mode::Mode`], implemented in `cluster` and `sentinel`; the other modules
+//! build what both modes share.
 
+mod cluster;
 mod configmap;
 mod hash;
-mod job;
 mod kustomization;
+mod meta;
+mod mode;
 mod networkpolicy;
 mod pdb;
 mod pod;
 mod pv;
 mod secret;
+mod sentinel;
 mod services;
 mod statefulset;
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::model::Model;
+use crate::templates::TemplateError;
 
-pub use hash::short_hash;
-pub use kustomization::kustomization;
+pub(crate) use kustomization::kustomization;
 
 /// What a group of documents is about; also its file name in folder output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,7 +41,7 @@ pub enum Concern {
 }
 
 impl Concern {
-    pub const ALL: [Concern; 8] = [
+    pub(crate) const ALL: [Concern; 8] = [
         Concern::PersistentVolumes,
         Concern::Secret,
         Concern::ConfigMap,
@@ -71,8 +75,9 @@ pub struct Rendered {
 
 /// Render every object of the model, in apply order (PVs and Secret before the pods that use
 /// them, the Job last).
-pub fn render(m: &Model) -> Vec<Rendered> {
-    let config = configmap::config_map(m);
+pub(crate) fn render(m: &Model) -> Result<Vec<Rendered>, TemplateError> {
+    let mode = mode::of(m);
+    let config = configmap::config_map(m, mode.config_files(m)?);
     let config_hash = configmap::content_hash(&config);
     let mut out = Vec::with_capacity(Concern::ALL.len());
     let mut push = |concern, yaml: String| {
@@ -86,10 +91,10 @@ pub fn render(m: &Model) -> Vec<Rendered> {
     );
     push(Concern::Secret, documents(secret::secret(m)));
     push(Concern::ConfigMap, document(&config));
-    push(Concern::Services, documents(services::services(m)));
+    push(Concern::Services, documents(services::services(m, &*mode)));
     push(
         Concern::StatefulSet,
-        document(&statefulset::statefulset(m, &config_hash)),
+        document(&statefulset::statefulset(m, &*mode, &config_hash)),
     );
     push(
         Concern::PodDisruptionBudget,
@@ -97,16 +102,10 @@ pub fn render(m: &Model) -> Vec<Rendered> {
     );
     push(
         Concern::NetworkPolicy,
-        documents(networkpolicy::network_policy(m)),
+        documents(networkpolicy::network_policies(m, &*mode)),
     );
-    // Sentinel mode needs no bootstrap: each pod asks the Sentinels whom to follow.
-    if m.is_cluster() {
-        push(
-            Concern::BootstrapJob,
-            document(&job::bootstrap_job(m, &config)),
-        );
-    }
-    out
+    push(Concern::BootstrapJob, documents(mode.jobs(m, &config)));
+    Ok(out)
 }
 
 /// All documents as one multi-document stream (stdout form).
@@ -152,21 +151,8 @@ where
 /// Append one object as a YAML document, `---` first, straight into `out`.
 fn write_document<T: Serialize>(out: &mut String, object: &T) {
     out.push_str("---\n");
+    // Typed Kubernetes objects hold only strings, numbers, maps and lists: serde-saphyr has
+    // no way to fail on them, and a failure would be a bug in that crate, not an input.
     serde_saphyr::to_fmt_writer(out, object)
         .unwrap_or_else(|e| panic!("a typed Kubernetes object failed to serialize: {e}"));
-}
-
-/// Metadata of a namespaced object of this release.
-fn metadata(m: &Model, name: &str, component: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_string()),
-        namespace: Some(m.namespace.clone()),
-        labels: Some(m.labels.full(component)),
-        annotations: non_empty(m.annotations.clone()),
-        ..ObjectMeta::default()
-    }
-}
-
-fn non_empty(map: BTreeMap<String, String>) -> Option<BTreeMap<String, String>> {
-    (!map.is_empty()).then_some(map)
 }

@@ -1,5 +1,8 @@
-//! NetworkPolicy: the cluster bus only between the release's own pods; the client port from the
-//! release's pods, the bootstrap Job and the selected clients.
+//! NetworkPolicy in front of the Redis pods: the ports the release's pods use among themselves
+//! only between them; the client ports from the release's pods, the bootstrap Job and the
+//! selected clients. The mode adds its own policies (the cluster's bootstrap Job).
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -8,9 +11,9 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::metadata;
-use crate::model::{Model, COMPONENT_BOOTSTRAP, COMPONENT_REDIS};
-use crate::profile::ServiceType;
+use super::meta;
+use super::mode::Mode;
+use crate::model::{Component, Model};
 
 fn tcp(port: u16) -> NetworkPolicyPort {
     NetworkPolicyPort {
@@ -20,59 +23,58 @@ fn tcp(port: u16) -> NetworkPolicyPort {
     }
 }
 
-fn pods(labels: std::collections::BTreeMap<String, String>) -> NetworkPolicyPeer {
+fn pods(labels: BTreeMap<String, String>) -> NetworkPolicyPeer {
     NetworkPolicyPeer {
-        pod_selector: Some(LabelSelector {
-            match_labels: Some(labels),
-            ..LabelSelector::default()
-        }),
+        pod_selector: Some(meta::match_labels(labels)),
         ..NetworkPolicyPeer::default()
     }
 }
 
-pub fn network_policy(m: &Model) -> Vec<NetworkPolicy> {
-    if !m.network_policy.enabled {
-        return Vec::new();
+/// A policy for `component`'s pods that admits nothing: for pods nobody connects to.
+pub(super) fn deny_all_ingress(m: &Model, name: &str, component: Component) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta::namespaced(m, name, component),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(meta::selector(m, component)),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: None,
+            ..NetworkPolicySpec::default()
+        }),
     }
-    let own = pods(m.labels.selector(COMPONENT_REDIS));
-    // Clients use the Redis port, and in Sentinel mode the Sentinel port to find the master;
-    // the cluster bus is for the release's own pods only.
-    let client_ports = match m.topology.sentinel() {
-        None => vec![tcp(m.port)],
-        Some(s) => vec![tcp(m.port), tcp(s.port)],
+}
+
+pub(super) fn network_policies(m: &Model, mode: &dyn Mode) -> Vec<NetworkPolicy> {
+    let Some(np) = &m.network_policy else {
+        return Vec::new();
     };
-    let own_ports = match m.topology.sentinel() {
-        None => vec![tcp(m.port), tcp(m.bus_port())],
-        Some(_) => client_ports.clone(),
-    };
-    let cluster_rule = NetworkPolicyIngressRule {
-        from: Some(vec![own]),
-        ports: Some(own_ports),
+    let client_ports: Vec<_> = mode.client_ports(m).into_iter().map(tcp).collect();
+    let own_rule = NetworkPolicyIngressRule {
+        from: Some(vec![pods(m.labels.selector(Component::Redis))]),
+        ports: Some(mode.peer_ports(m).into_iter().map(tcp).collect()),
     };
 
-    let clients = &m.network_policy.clients;
-    let client_rule = if clients.is_empty() && m.service.type_ != ServiceType::ClusterIP {
+    let client_rule = if np.clients.is_empty() && m.service.external {
         // A NodePort or LoadBalancer Service exists to be reached from outside: any source.
         NetworkPolicyIngressRule {
             from: None,
             ports: Some(client_ports),
         }
     } else {
-        let mut from = vec![pods(m.labels.selector(COMPONENT_BOOTSTRAP))];
-        if clients.is_empty() {
+        let mut from = vec![pods(m.labels.selector(Component::Bootstrap))];
+        if np.clients.is_empty() {
             // Every pod in the release's namespace.
             from.push(NetworkPolicyPeer {
                 pod_selector: Some(LabelSelector::default()),
                 ..NetworkPolicyPeer::default()
             });
         }
-        from.extend(clients.iter().map(|c| NetworkPolicyPeer {
+        from.extend(np.clients.iter().map(|c| NetworkPolicyPeer {
             pod_selector: Some(LabelSelector {
-                match_labels: (!c.pod_labels.is_empty()).then(|| c.pod_labels.clone()),
+                match_labels: meta::non_empty(c.pod_labels.clone()),
                 ..LabelSelector::default()
             }),
             namespace_selector: c.namespace_labels.as_ref().map(|ns| LabelSelector {
-                match_labels: (!ns.is_empty()).then(|| ns.clone()),
+                match_labels: meta::non_empty(ns.clone()),
                 ..LabelSelector::default()
             }),
             ..NetworkPolicyPeer::default()
@@ -84,39 +86,14 @@ pub fn network_policy(m: &Model) -> Vec<NetworkPolicy> {
     };
 
     let mut policies = vec![NetworkPolicy {
-        metadata: metadata(m, &m.names.network_policy, COMPONENT_REDIS),
+        metadata: meta::namespaced(m, &m.names.network_policy, Component::Redis),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(m.labels.selector(COMPONENT_REDIS)),
-                ..LabelSelector::default()
-            }),
+            pod_selector: Some(meta::selector(m, Component::Redis)),
             policy_types: Some(vec!["Ingress".into()]),
-            ingress: Some(vec![cluster_rule, client_rule]),
+            ingress: Some(vec![own_rule, client_rule]),
             ..NetworkPolicySpec::default()
         }),
     }];
-    if m.is_cluster() {
-        policies.push(bootstrap_policy(m));
-    }
+    policies.extend(mode.extra_network_policies(m));
     policies
-}
-
-/// Nothing ever connects to the bootstrap Job's pod: deny all ingress to it.
-fn bootstrap_policy(m: &Model) -> NetworkPolicy {
-    NetworkPolicy {
-        metadata: metadata(
-            m,
-            &format!("{}-bootstrap", m.names.network_policy),
-            COMPONENT_BOOTSTRAP,
-        ),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(m.labels.selector(COMPONENT_BOOTSTRAP)),
-                ..LabelSelector::default()
-            }),
-            policy_types: Some(vec!["Ingress".into()]),
-            ingress: None,
-            ..NetworkPolicySpec::default()
-        }),
-    }
 }

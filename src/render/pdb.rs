@@ -2,21 +2,17 @@
 //! takes a master and its replica together.
 
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::metadata;
-use crate::model::{Model, COMPONENT_REDIS};
+use super::meta;
+use crate::model::{Component, Model};
 
-pub fn pod_disruption_budget(m: &Model) -> PodDisruptionBudget {
+pub(super) fn pod_disruption_budget(m: &Model) -> PodDisruptionBudget {
     PodDisruptionBudget {
-        metadata: metadata(m, &m.names.pdb, COMPONENT_REDIS),
+        metadata: meta::namespaced(m, &m.names.pdb, Component::Redis),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(LabelSelector {
-                match_labels: Some(m.labels.selector(COMPONENT_REDIS)),
-                ..LabelSelector::default()
-            }),
+            selector: Some(meta::selector(m, Component::Redis)),
             ..PodDisruptionBudgetSpec::default()
         }),
         ..PodDisruptionBudget::default()

@@ -1,24 +1,25 @@
 //! Pieces shared by the Redis pods and the bootstrap Job's pod: hardened security contexts,
-//! the ConfigMap/Secret/scratch volumes, downward-API env and resources.
+//! the ConfigMap/Secret/scratch volumes, downward-API env, ports, probes and resources.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
-    ObjectFieldSelector, PodSecurityContext, ResourceRequirements, SeccompProfile,
-    SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    ExecAction, KeyToPath, ObjectFieldSelector, PodSecurityContext, Probe, ResourceRequirements,
+    SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use crate::model::{paths, Model, RUN_AS_ID};
+use crate::model::{paths, Amounts, Model, RUN_AS_ID};
+use crate::templates::{ProbeMode, Script};
 
-pub const CONFIG_VOLUME: &str = "config";
-pub const SECRET_VOLUME: &str = "auth";
-pub const RUNTIME_VOLUME: &str = "runtime";
-pub const TMP_VOLUME: &str = "tmp";
+pub(super) const CONFIG_VOLUME: &str = "config";
+pub(super) const SECRET_VOLUME: &str = "auth";
+pub(super) const RUNTIME_VOLUME: &str = "runtime";
+pub(super) const TMP_VOLUME: &str = "tmp";
 
 /// Pod-level: non-root as a high uid, volumes group-owned by it, default seccomp.
-pub fn pod_security_context() -> PodSecurityContext {
+pub(super) fn pod_security_context() -> PodSecurityContext {
     PodSecurityContext {
         run_as_non_root: Some(true),
         run_as_user: Some(RUN_AS_ID),
@@ -34,7 +35,7 @@ pub fn pod_security_context() -> PodSecurityContext {
 }
 
 /// Container-level: read-only root, no privilege escalation, no capabilities.
-pub fn container_security_context() -> SecurityContext {
+pub(super) fn container_security_context() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         privileged: Some(false),
@@ -54,7 +55,7 @@ pub fn container_security_context() -> SecurityContext {
     }
 }
 
-pub fn config_volume(m: &Model) -> Volume {
+pub(super) fn config_volume(m: &Model) -> Volume {
     Volume {
         name: CONFIG_VOLUME.into(),
         config_map: Some(ConfigMapVolumeSource {
@@ -68,7 +69,7 @@ pub fn config_volume(m: &Model) -> Volume {
 
 /// The Secret, projected to a single file. Mode 0440: readable by the fsGroup (Redis' group),
 /// not by others.
-pub fn secret_volume(m: &Model) -> Volume {
+pub(super) fn secret_volume(m: &Model) -> Volume {
     Volume {
         name: SECRET_VOLUME.into(),
         secret: Some(SecretVolumeSource {
@@ -85,7 +86,7 @@ pub fn secret_volume(m: &Model) -> Volume {
     }
 }
 
-pub fn empty_dir(name: &str, memory: bool, limit: &str) -> Volume {
+pub(super) fn empty_dir(name: &str, memory: bool, limit: &str) -> Volume {
     Volume {
         name: name.into(),
         empty_dir: Some(EmptyDirVolumeSource {
@@ -96,7 +97,7 @@ pub fn empty_dir(name: &str, memory: bool, limit: &str) -> Volume {
     }
 }
 
-pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+pub(super) fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: name.into(),
         mount_path: path.into(),
@@ -106,7 +107,7 @@ pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
 }
 
 /// An env var from the downward API.
-pub fn field_env(name: &str, field_path: &str) -> EnvVar {
+pub(super) fn field_env(name: &str, field_path: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
         value_from: Some(EnvVarSource {
@@ -120,28 +121,47 @@ pub fn field_env(name: &str, field_path: &str) -> EnvVar {
     }
 }
 
-pub fn resources(
-    cpu_req: &str,
-    mem_req: &str,
-    cpu_lim: &str,
-    mem_lim: &str,
-) -> ResourceRequirements {
-    let amounts = |cpu: &str, mem: &str| {
+pub(super) fn resources(requests: &Amounts, limits: &Amounts) -> ResourceRequirements {
+    let amounts = |a: &Amounts| {
         BTreeMap::from([
-            ("cpu".to_string(), Quantity(cpu.into())),
-            ("memory".to_string(), Quantity(mem.into())),
+            ("cpu".to_string(), Quantity(a.cpu.clone())),
+            ("memory".to_string(), Quantity(a.memory.clone())),
         ])
     };
     ResourceRequirements {
-        requests: Some(amounts(cpu_req, mem_req)),
-        limits: Some(amounts(cpu_lim, mem_lim)),
+        requests: Some(amounts(requests)),
+        limits: Some(amounts(limits)),
         ..ResourceRequirements::default()
     }
 }
 
-/// The shell command that runs one of the ConfigMap's scripts.
-pub fn script(name: &str, args: &[&str]) -> Vec<String> {
-    let mut cmd = vec!["sh".to_string(), format!("{}/{name}", paths::CONFIG_DIR)];
-    cmd.extend(args.iter().map(|a| a.to_string()));
-    cmd
+pub(super) fn tcp_port(name: &str, port: u16) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: i32::from(port),
+        protocol: Some("TCP".into()),
+        ..ContainerPort::default()
+    }
+}
+
+/// The pod's own name, namespace and IP, which every script needs.
+pub(super) fn pod_env() -> Vec<EnvVar> {
+    vec![
+        field_env("POD_NAME", "metadata.name"),
+        field_env("POD_NAMESPACE", "metadata.namespace"),
+        field_env("POD_IP", "status.podIP"),
+    ]
+}
+
+/// An exec probe running `script` for one kind of check.
+pub(super) fn probe(script: Script, mode: ProbeMode, period: i32, failures: i32) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(script.probe_command(mode)),
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
 }

@@ -8,20 +8,14 @@ use k8s_openapi::api::core::v1::{
     NFSVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeSpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::non_empty;
-use crate::model::{Model, Storage, COMPONENT_REDIS};
-
-/// PV names are cluster-wide, so they carry the namespace as well as the release.
-pub fn pv_name(m: &Model, ordinal: u32) -> String {
-    format!("redkube-{}-{}-{ordinal}", m.namespace, m.names.release)
-}
+use super::meta;
+use crate::model::{Component, Model, Storage};
 
 /// One PV per ordinal, built lazily: the caller serializes each PV and drops it before the
 /// next is built, so memory does not grow with a Vec of thousands of PersistentVolume structs
 /// (3.4 KiB each plus their maps and strings).
-pub fn persistent_volumes(m: &Model) -> impl Iterator<Item = PersistentVolume> + '_ {
+pub(super) fn persistent_volumes(m: &Model) -> impl Iterator<Item = PersistentVolume> + '_ {
     let paths: &[String] = match &m.storage {
         Storage::Nfs { paths, .. } => paths,
         _ => &[],
@@ -46,12 +40,7 @@ fn persistent_volume(m: &Model, path: &str, ordinal: u32) -> PersistentVolume {
         unreachable!("persistent_volumes yields only for NFS storage");
     };
     PersistentVolume {
-        metadata: ObjectMeta {
-            name: Some(pv_name(m, ordinal)),
-            labels: Some(m.labels.full(COMPONENT_REDIS)),
-            annotations: non_empty(m.annotations.clone()),
-            ..ObjectMeta::default()
-        },
+        metadata: meta::cluster_wide(m, &m.names.persistent_volume(ordinal), Component::Redis),
         spec: Some(PersistentVolumeSpec {
             capacity: Some(BTreeMap::from([(
                 "storage".to_string(),

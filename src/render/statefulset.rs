@@ -1,4 +1,5 @@
-//! The StatefulSet of Redis pods.
+//! The StatefulSet of Redis pods: what both modes share; the mode adds ports, hooks and
+//! sidecars.
 
 use std::collections::BTreeMap;
 
@@ -6,38 +7,34 @@ use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, ContainerPort, ExecAction, Lifecycle, LifecycleHandler,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, Toleration, TopologySpreadConstraint, Volume,
+    Affinity, Container, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
+    PodAntiAffinity, PodSpec, PodTemplateSpec, Toleration, TopologySpreadConstraint, Volume,
     VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::meta::{self, non_empty};
+use super::mode::Mode;
 use super::pod::{self, CONFIG_VOLUME, RUNTIME_VOLUME, SECRET_VOLUME, TMP_VOLUME};
-use super::services::{CONTAINER_BUS_PORT, CONTAINER_PORT, CONTAINER_SENTINEL_PORT};
-use super::{metadata, non_empty};
-use crate::model::{paths, Model, SentinelTopology, Storage, COMPONENT_REDIS};
-use crate::profile::{AntiAffinity, TaintEffect, TolerationOperator, WhenUnsatisfiable};
+use crate::model::{self, paths, AntiAffinity, Component, Model, Storage};
+use crate::templates::ProbeMode;
 
 /// Annotation carrying the ConfigMap's content hash (see `configmap::content_hash`).
-pub const CONFIG_HASH_ANNOTATION: &str = "redkube.io/config-hash";
+const CONFIG_HASH_ANNOTATION: &str = "redkube.io/config-hash";
 
-pub fn statefulset(m: &Model, config_hash: &str) -> StatefulSet {
+pub(super) fn statefulset(m: &Model, mode: &dyn Mode, config_hash: &str) -> StatefulSet {
     let mut template_annotations = m.annotations.clone();
     template_annotations.insert(CONFIG_HASH_ANNOTATION.into(), config_hash.into());
     StatefulSet {
-        metadata: metadata(m, &m.names.statefulset, COMPONENT_REDIS),
+        metadata: meta::namespaced(m, &m.names.statefulset, Component::Redis),
         spec: Some(StatefulSetSpec {
             replicas: Some(m.pods() as i32),
             service_name: Some(m.names.headless_service.clone()),
             // Redis Cluster pods must all be up before the cluster can form; ordered start
             // would wait for readiness that needs the cluster: a deadlock.
             pod_management_policy: Some("Parallel".into()),
-            selector: LabelSelector {
-                match_labels: Some(m.labels.selector(COMPONENT_REDIS)),
-                ..LabelSelector::default()
-            },
+            selector: meta::selector(m, Component::Redis),
             // Scaling in or deleting the StatefulSet never deletes data.
             persistent_volume_claim_retention_policy: Some(
                 StatefulSetPersistentVolumeClaimRetentionPolicy {
@@ -46,12 +43,12 @@ pub fn statefulset(m: &Model, config_hash: &str) -> StatefulSet {
                 },
             ),
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(m.labels.full(COMPONENT_REDIS)),
-                    annotations: Some(template_annotations),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(pod_spec(m)),
+                metadata: Some(meta::pod_template(
+                    m,
+                    Component::Redis,
+                    template_annotations,
+                )),
+                spec: Some(pod_spec(m, mode)),
             },
             volume_claim_templates: claim_templates(m),
             ..StatefulSetSpec::default()
@@ -60,8 +57,10 @@ pub fn statefulset(m: &Model, config_hash: &str) -> StatefulSet {
     }
 }
 
-fn pod_spec(m: &Model) -> PodSpec {
+fn pod_spec(m: &Model, mode: &dyn Mode) -> PodSpec {
     let s = &m.scheduling;
+    let mut containers = vec![redis_container(m, mode)];
+    containers.extend(mode.sidecars(m));
     PodSpec {
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
@@ -73,12 +72,8 @@ fn pod_spec(m: &Model) -> PodSpec {
             vec![TopologySpreadConstraint {
                 max_skew: t.max_skew as i32,
                 topology_key: t.topology_key.clone(),
-                when_unsatisfiable: match t.when_unsatisfiable {
-                    WhenUnsatisfiable::ScheduleAnyway => "ScheduleAnyway",
-                    WhenUnsatisfiable::DoNotSchedule => "DoNotSchedule",
-                }
-                .into(),
-                label_selector: Some(selector(m)),
+                when_unsatisfiable: t.when_unsatisfiable.into(),
+                label_selector: Some(meta::selector(m, Component::Redis)),
                 ..TopologySpreadConstraint::default()
             }]
         }),
@@ -86,28 +81,20 @@ fn pod_spec(m: &Model) -> PodSpec {
         tolerations: (!s.tolerations.is_empty())
             .then(|| s.tolerations.iter().map(toleration).collect()),
         priority_class_name: s.priority_class_name.clone(),
-        containers: containers(m),
+        containers,
         volumes: Some(volumes(m)),
         ..PodSpec::default()
     }
 }
 
-fn selector(m: &Model) -> LabelSelector {
-    LabelSelector {
-        match_labels: Some(m.labels.selector(COMPONENT_REDIS)),
-        ..LabelSelector::default()
-    }
-}
-
 fn affinity(m: &Model) -> Option<Affinity> {
     let term = || PodAffinityTerm {
-        label_selector: Some(selector(m)),
+        label_selector: Some(meta::selector(m, Component::Redis)),
         topology_key: m.scheduling.topology_key.clone(),
         ..PodAffinityTerm::default()
     };
-    let anti = match m.scheduling.anti_affinity {
-        AntiAffinity::None => return None,
-        AntiAffinity::Soft => PodAntiAffinity {
+    let anti = match m.scheduling.anti_affinity? {
+        AntiAffinity::Preferred => PodAntiAffinity {
             preferred_during_scheduling_ignored_during_execution: Some(vec![
                 WeightedPodAffinityTerm {
                     weight: 100,
@@ -116,7 +103,7 @@ fn affinity(m: &Model) -> Option<Affinity> {
             ]),
             ..PodAntiAffinity::default()
         },
-        AntiAffinity::Hard => PodAntiAffinity {
+        AntiAffinity::Required => PodAntiAffinity {
             required_during_scheduling_ignored_during_execution: Some(vec![term()]),
             ..PodAntiAffinity::default()
         },
@@ -127,143 +114,50 @@ fn affinity(m: &Model) -> Option<Affinity> {
     })
 }
 
-fn toleration(t: &crate::profile::Toleration) -> Toleration {
+fn toleration(t: &model::Toleration) -> Toleration {
     Toleration {
         key: t.key.clone(),
-        operator: Some(
-            match t.operator {
-                TolerationOperator::Equal => "Equal",
-                TolerationOperator::Exists => "Exists",
-            }
-            .into(),
-        ),
+        operator: Some(t.operator.into()),
         value: t.value.clone(),
-        effect: t.effect.map(|e| {
-            match e {
-                TaintEffect::NoSchedule => "NoSchedule",
-                TaintEffect::PreferNoSchedule => "PreferNoSchedule",
-                TaintEffect::NoExecute => "NoExecute",
-            }
-            .into()
-        }),
+        effect: t.effect.map(Into::into),
         toleration_seconds: t.toleration_seconds,
     }
 }
 
-fn probe(mode: &str, period: i32, failures: i32) -> Probe {
-    Probe {
-        exec: Some(ExecAction {
-            command: Some(pod::script("probe.sh", &[mode])),
-        }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(5),
-        failure_threshold: Some(failures),
-        ..Probe::default()
-    }
-}
-
-fn containers(m: &Model) -> Vec<Container> {
-    let mut v = vec![redis_container(m)];
-    if let Some(s) = m.topology.sentinel() {
-        v.push(sentinel_container(m, s));
-    }
-    v
-}
-
-fn tcp_port(name: &str, port: u16) -> ContainerPort {
-    ContainerPort {
-        name: Some(name.into()),
-        container_port: i32::from(port),
-        protocol: Some("TCP".into()),
-        ..ContainerPort::default()
-    }
-}
-
-fn pod_env() -> Vec<k8s_openapi::api::core::v1::EnvVar> {
+/// Mounts every Redis-image container of the pod has: config, Secret, data, scratch.
+pub(super) fn data_mounts(m: &Model) -> Vec<k8s_openapi::api::core::v1::VolumeMount> {
     vec![
-        pod::field_env("POD_NAME", "metadata.name"),
-        pod::field_env("POD_NAMESPACE", "metadata.namespace"),
-        pod::field_env("POD_IP", "status.podIP"),
+        pod::mount(CONFIG_VOLUME, paths::CONFIG_DIR, true),
+        pod::mount(SECRET_VOLUME, paths::SECRET_DIR, true),
+        pod::mount(&m.names.data_claim_template, paths::DATA_DIR, false),
     ]
 }
 
-/// The Sentinel beside Redis: its config lives on the data volume (Sentinel rewrites it).
-fn sentinel_container(m: &Model, s: &SentinelTopology) -> Container {
-    Container {
-        name: "sentinel".into(),
-        image: Some(m.image.reference.clone()),
-        image_pull_policy: Some(m.image.pull_policy.into()),
-        command: Some(pod::script("sentinel.sh", &[])),
-        env: Some(pod_env()),
-        ports: Some(vec![tcp_port(CONTAINER_SENTINEL_PORT, s.port)]),
-        resources: Some(pod::resources(
-            &s.resources.cpu,
-            &s.resources.memory,
-            &s.resources.cpu,
-            &s.resources.memory,
-        )),
-        startup_probe: Some(probe("sentinel", 5, 24)),
-        liveness_probe: Some(probe("sentinel", 10, 6)),
-        readiness_probe: Some(probe("sentinel", 5, 2)),
-        security_context: Some(pod::container_security_context()),
-        volume_mounts: Some(vec![
-            pod::mount(CONFIG_VOLUME, paths::CONFIG_DIR, true),
-            pod::mount(SECRET_VOLUME, paths::SECRET_DIR, true),
-            pod::mount(&m.names.data_claim_template, paths::DATA_DIR, false),
-            pod::mount(TMP_VOLUME, paths::TMP_DIR, false),
-        ]),
-        ..Container::default()
-    }
-}
-
-fn redis_container(m: &Model) -> Container {
-    let limits = m.resources.limits();
+fn redis_container(m: &Model, mode: &dyn Mode) -> Container {
+    let probe_script = mode.probe_script();
     let startup_period = 5;
+    let mut mounts = data_mounts(m);
+    mounts.push(pod::mount(RUNTIME_VOLUME, paths::RUNTIME_DIR, false));
+    mounts.push(pod::mount(TMP_VOLUME, paths::TMP_DIR, false));
     Container {
         name: "redis".into(),
         image: Some(m.image.reference.clone()),
         image_pull_policy: Some(m.image.pull_policy.into()),
-        command: Some(pod::script("start.sh", &[])),
-        env: Some(pod_env()),
-        ports: Some(if m.is_cluster() {
-            vec![
-                tcp_port(CONTAINER_PORT, m.port),
-                tcp_port(CONTAINER_BUS_PORT, m.bus_port()),
-            ]
-        } else {
-            vec![tcp_port(CONTAINER_PORT, m.port)]
-        }),
-        // Sentinel mode: a master hands over to a replica before it stops.
-        lifecycle: m.topology.sentinel().map(|_| Lifecycle {
-            pre_stop: Some(LifecycleHandler {
-                exec: Some(ExecAction {
-                    command: Some(pod::script("prestop.sh", &[])),
-                }),
-                ..LifecycleHandler::default()
-            }),
-            ..Lifecycle::default()
-        }),
-        resources: Some(pod::resources(
-            &m.resources.requests.cpu,
-            &m.resources.requests.memory,
-            &limits.cpu,
-            &limits.memory,
-        )),
-        startup_probe: Some(probe(
-            "startup",
+        command: Some(mode.start_script().command()),
+        env: Some(pod::pod_env()),
+        ports: Some(mode.redis_ports(m)),
+        lifecycle: mode.redis_lifecycle(),
+        resources: Some(pod::resources(&m.resources.requests, &m.resources.limits)),
+        startup_probe: Some(pod::probe(
+            probe_script,
+            ProbeMode::Startup,
             startup_period,
             (m.pod.startup_timeout_seconds as i32 + startup_period - 1) / startup_period,
         )),
-        liveness_probe: Some(probe("liveness", 10, 6)),
-        readiness_probe: Some(probe("readiness", 5, 2)),
+        liveness_probe: Some(pod::probe(probe_script, ProbeMode::Liveness, 10, 6)),
+        readiness_probe: Some(pod::probe(probe_script, ProbeMode::Readiness, 5, 2)),
         security_context: Some(pod::container_security_context()),
-        volume_mounts: Some(vec![
-            pod::mount(CONFIG_VOLUME, paths::CONFIG_DIR, true),
-            pod::mount(SECRET_VOLUME, paths::SECRET_DIR, true),
-            pod::mount(&m.names.data_claim_template, paths::DATA_DIR, false),
-            pod::mount(RUNTIME_VOLUME, paths::RUNTIME_DIR, false),
-            pod::mount(TMP_VOLUME, paths::TMP_DIR, false),
-        ]),
+        volume_mounts: Some(mounts),
         ..Container::default()
     }
 }
@@ -277,7 +171,9 @@ fn volumes(m: &Model) -> Vec<Volume> {
     ];
     if let Storage::Ephemeral { size_limit } = &m.storage {
         let mut data = pod::empty_dir(&m.names.data_claim_template, false, "");
-        data.empty_dir.as_mut().expect("just built").size_limit = size_limit.clone().map(Quantity);
+        if let Some(dir) = data.empty_dir.as_mut() {
+            dir.size_limit = size_limit.clone().map(Quantity);
+        }
         v.push(data);
     }
     v
@@ -301,7 +197,7 @@ fn claim_templates(m: &Model) -> Option<Vec<PersistentVolumeClaim>> {
     Some(vec![PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some(m.names.data_claim_template.clone()),
-            labels: Some(m.labels.selector(COMPONENT_REDIS)),
+            labels: Some(m.labels.selector(Component::Redis)),
             ..ObjectMeta::default()
         },
         spec: Some(PersistentVolumeClaimSpec {

@@ -29,7 +29,7 @@ pub fn test_env(_: &str) -> Option<String> {
 pub fn render_text(file: &str, text: &str) -> String {
     match redkube::render_str(file, text, &test_env) {
         Ok(r) => redkube::render::to_stream(&r.documents),
-        Err(e) => panic!("{file} should render: {e}\n{:?}", e.errors),
+        Err(e) => panic!("{file} should render: {e}\n{e:?}"),
     }
 }
 

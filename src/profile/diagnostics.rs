@@ -13,32 +13,46 @@ use toml_edit::Item;
 
 /// One step of a field path: a key, or an index into an array.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
+pub(crate) enum Seg {
     Key(String),
     Index(usize),
 }
 
 /// A dotted field path such as `scheduling.tolerations[1].operator`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldPath(pub Vec<Seg>);
+pub(crate) struct FieldPath(pub(crate) Vec<Seg>);
 
 impl FieldPath {
-    pub fn parse(dotted: &str) -> Self {
-        FieldPath(
-            dotted
-                .split('.')
-                .filter(|s| !s.is_empty())
-                .map(|s| Seg::Key(s.to_string()))
-                .collect(),
-        )
+    /// `a.b[2].c` -> keys and indices. An index is written `[n]` right after its key.
+    pub(crate) fn parse(dotted: &str) -> Self {
+        let mut segs = Vec::new();
+        for part in dotted.split('.').filter(|s| !s.is_empty()) {
+            let mut rest = part;
+            let key_end = rest.find('[').unwrap_or(rest.len());
+            if key_end > 0 {
+                segs.push(Seg::Key(rest[..key_end].to_string()));
+            }
+            rest = &rest[key_end..];
+            while let Some(inner) = rest.strip_prefix('[') {
+                let Some((n, after)) = inner.split_once(']') else {
+                    break;
+                };
+                match n.parse() {
+                    Ok(i) => segs.push(Seg::Index(i)),
+                    Err(_) => segs.push(Seg::Key(n.to_string())),
+                }
+                rest = after;
+            }
+        }
+        FieldPath(segs)
     }
 
-    pub fn key(mut self, key: &str) -> Self {
+    pub(crate) fn key(mut self, key: &str) -> Self {
         self.0.push(Seg::Key(key.to_string()));
         self
     }
 
-    pub fn index(mut self, index: usize) -> Self {
+    pub(crate) fn index(mut self, index: usize) -> Self {
         self.0.push(Seg::Index(index));
         self
     }
@@ -62,15 +76,15 @@ impl fmt::Display for FieldPath {
 
 /// A problem found in a profile, before it is placed in the source.
 #[derive(Debug, Clone)]
-pub struct Finding {
-    pub severity: Severity,
-    pub path: FieldPath,
-    pub message: String,
-    pub help: Option<String>,
+pub(crate) struct Finding {
+    pub(crate) severity: Severity,
+    pub(crate) path: FieldPath,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
 }
 
 impl Finding {
-    pub fn error(path: FieldPath, message: impl Into<String>) -> Self {
+    pub(crate) fn error(path: FieldPath, message: impl Into<String>) -> Self {
         Finding {
             severity: Severity::Error,
             path,
@@ -79,19 +93,19 @@ impl Finding {
         }
     }
 
-    pub fn warning(path: FieldPath, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(path: FieldPath, message: impl Into<String>) -> Self {
         Finding {
             severity: Severity::Warning,
             ..Finding::error(path, message)
         }
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 }
@@ -111,7 +125,11 @@ pub struct ProfileDiagnostic {
 }
 
 impl ProfileDiagnostic {
-    pub fn new(source: &Arc<NamedSource<String>>, span: Range<usize>, finding: Finding) -> Self {
+    pub(crate) fn new(
+        source: &Arc<NamedSource<String>>,
+        span: Range<usize>,
+        finding: Finding,
+    ) -> Self {
         let text = source.inner();
         let span = clamp_span(text, span);
         let (line, column) = line_column(text, span.start);
@@ -197,7 +215,7 @@ fn clamp_span(text: &str, span: Range<usize>) -> Range<usize> {
 
 /// The nearest char boundary at or before `offset`, within `text`: spans come from parsers
 /// that may point into a malformed multi-byte sequence, and slicing there would panic.
-pub fn char_boundary(text: &str, offset: usize) -> usize {
+pub(crate) fn char_boundary(text: &str, offset: usize) -> usize {
     let mut o = offset.min(text.len());
     while !text.is_char_boundary(o) {
         o -= 1;
@@ -206,7 +224,7 @@ pub fn char_boundary(text: &str, offset: usize) -> usize {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..char_boundary(text, offset)];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -216,7 +234,7 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// The source span of the value at `path`, or of its nearest ancestor that exists in the file
 /// (a missing key is reported at the table that should hold it).
-pub fn locate(doc: &toml_edit::Document<String>, path: &FieldPath) -> Range<usize> {
+pub(crate) fn locate(doc: &toml_edit::Document<String>, path: &FieldPath) -> Range<usize> {
     let mut item = doc.as_item();
     let mut best: Option<Range<usize>> = None;
     for seg in &path.0 {
@@ -250,7 +268,7 @@ fn item_span(item: &Item) -> Option<Range<usize>> {
 
 /// The field path whose key or value contains `offset` (deepest match), for errors that come
 /// from deserialization and carry only a span.
-pub fn path_at(doc: &toml_edit::Document<String>, offset: usize) -> FieldPath {
+pub(crate) fn path_at(doc: &toml_edit::Document<String>, offset: usize) -> FieldPath {
     let mut path = FieldPath::default();
     descend(doc.as_item(), offset, &mut path);
     path
@@ -316,7 +334,7 @@ fn child_contains(item: &Item, offset: usize) -> bool {
 
 /// "did you mean" for serde's `unknown field`/`unknown variant` messages, which list the
 /// accepted names as `` expected one of `a`, `b` ``.
-pub fn suggestion(message: &str) -> Option<String> {
+pub(crate) fn suggestion(message: &str) -> Option<String> {
     let got = backticked(message).next()?;
     let expected_part = message.split("expected").nth(1)?;
     let candidates: Vec<&str> = backticked(expected_part).collect();
@@ -340,7 +358,7 @@ pub fn suggestion(message: &str) -> Option<String> {
 }
 
 /// The texts between backticks, in order.
-pub fn backticked(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn backticked(text: &str) -> impl Iterator<Item = &str> {
     text.split('`').skip(1).step_by(2)
 }
 
@@ -378,5 +396,20 @@ mod tests {
         assert_eq!(path_at(&doc, span.start).to_string(), "cluster.masters");
         let missing = locate(&doc, &FieldPath::parse("cluster.nothere"));
         assert!(text[missing].contains("cluster"));
+    }
+
+    #[test]
+    fn indices_in_a_dotted_path_are_split() {
+        let p = FieldPath::parse("network-policy.clients[1].pod-labels");
+        assert_eq!(
+            p.0,
+            [
+                Seg::Key("network-policy".into()),
+                Seg::Key("clients".into()),
+                Seg::Index(1),
+                Seg::Key("pod-labels".into()),
+            ]
+        );
+        assert_eq!(p.to_string(), "network-policy.clients[1].pod-labels");
     }
 }

@@ -1,0 +1,101 @@
+//! Every wait budget of the scripts and the Job, in one place. The scripts receive them as
+//! `NAME_SECONDS=` lines (see `templates::context`), which is also where the e2e harness reads
+//! them, so no copy of a number lives anywhere else.
+
+use serde::Serialize;
+
+/// How long the bootstrap Job waits for every pod to answer, then for the cluster to be healthy.
+const PING_BUDGET_SECONDS: u32 = 300;
+const HEALTH_BUDGET_SECONDS: u32 = 180;
+/// The Job's deadline: its wait budgets plus a margin for the create step itself.
+const JOB_DEADLINE_MARGIN_SECONDS: u32 = 120;
+/// How long a restarting pod waits for its peers' DNS names before repairing nodes.conf.
+const PEER_WAIT_SECONDS: u32 = 15;
+/// How long a pod that started without nodes.conf looks for a cluster that remembers it.
+const REJOIN_BUDGET_SECONDS: u32 = 300;
+/// How long every pod must stay empty and unjoined before the first pod forms the cluster
+/// itself: well beyond the seconds a running bootstrap Job takes to act on that state.
+const SELF_FORM_WAIT_SECONDS: u32 = 30;
+/// How long a never-joined first pod keeps watching for that state.
+const SELF_FORM_BUDGET_SECONDS: u32 = 1800;
+/// How long `redis-cli --cluster create` may take, in the Job or the first pod.
+const CREATE_BUDGET_SECONDS: u32 = 120;
+
+/// How long a starting Redis asks the Sentinels before the first pod may start as master.
+const SENTINEL_ASK_SECONDS: u32 = 30;
+/// How long a Sentinel waits for the names in its config to resolve.
+const SENTINEL_RESOLVE_SECONDS: u32 = 30;
+
+/// Budgets of a Redis Cluster's scripts and bootstrap Job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ClusterTiming {
+    pub(crate) ping_budget_seconds: u32,
+    pub(crate) health_budget_seconds: u32,
+    pub(crate) job_deadline_seconds: u32,
+    pub(crate) peer_wait_seconds: u32,
+    pub(crate) rejoin_budget_seconds: u32,
+    pub(crate) self_form_wait_seconds: u32,
+    pub(crate) self_form_budget_seconds: u32,
+    pub(crate) create_budget_seconds: u32,
+    pub(crate) empty_master_wait_seconds: u32,
+}
+
+impl ClusterTiming {
+    pub(crate) fn new(node_timeout_ms: u32) -> Self {
+        ClusterTiming {
+            ping_budget_seconds: PING_BUDGET_SECONDS,
+            health_budget_seconds: HEALTH_BUDGET_SECONDS,
+            job_deadline_seconds: PING_BUDGET_SECONDS
+                + HEALTH_BUDGET_SECONDS
+                + JOB_DEADLINE_MARGIN_SECONDS,
+            peer_wait_seconds: PEER_WAIT_SECONDS,
+            rejoin_budget_seconds: REJOIN_BUDGET_SECONDS,
+            self_form_wait_seconds: SELF_FORM_WAIT_SECONDS,
+            self_form_budget_seconds: SELF_FORM_BUDGET_SECONDS,
+            create_budget_seconds: CREATE_BUDGET_SECONDS,
+            // The cluster marks a silent master failed after node-timeout, then a replica wins
+            // an election: three node-timeouts and a margin.
+            empty_master_wait_seconds: (node_timeout_ms / 1000) * 3 + 30,
+        }
+    }
+}
+
+/// Budgets of the Sentinel-mode scripts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct SentinelTiming {
+    pub(crate) sentinel_ask_seconds: u32,
+    pub(crate) sentinel_resolve_seconds: u32,
+    pub(crate) failover_outcome_seconds: u32,
+    pub(crate) prestop_wait_seconds: u32,
+}
+
+impl SentinelTiming {
+    pub(crate) fn new(down_after_ms: u32, failover_timeout_ms: u32, grace_seconds: u32) -> Self {
+        SentinelTiming {
+            sentinel_ask_seconds: SENTINEL_ASK_SECONDS,
+            sentinel_resolve_seconds: SENTINEL_RESOLVE_SECONDS,
+            // A failover of this master: Sentinel needs down-after to notice, then the failover.
+            failover_outcome_seconds: (down_after_ms + failover_timeout_ms) / 1000,
+            // Leave the container time to shut down after the failover.
+            prestop_wait_seconds: grace_seconds.saturating_sub(10).max(5),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_budgets() {
+        let c = ClusterTiming::new(5000);
+        assert_eq!(c.empty_master_wait_seconds, 45);
+        assert!(c.job_deadline_seconds > c.ping_budget_seconds + c.health_budget_seconds);
+        let s = SentinelTiming::new(5000, 60000, 60);
+        assert_eq!(
+            (s.failover_outcome_seconds, s.prestop_wait_seconds),
+            (65, 50)
+        );
+        assert_eq!(SentinelTiming::new(5000, 60000, 10).prestop_wait_seconds, 5);
+    }
+}

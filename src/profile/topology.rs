@@ -1,0 +1,339 @@
+//! The shape of the deployment: a Redis Cluster's masters and replicas, or Sentinel mode's
+//! Redis pods and Sentinels, with their timing.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::diagnostics::{FieldPath, Finding};
+use super::pod::{check_amounts, ResourceAmounts};
+use super::storage::StorageKind;
+use super::{Mode, Profile};
+use crate::model::{ClusterTiming, ClusterTopology, SentinelTiming, SentinelTopology, Topology};
+
+/// Redis Cluster has 16384 hash slots; every master needs at least one.
+const MAX_MASTERS: u32 = 16384;
+/// The most replicas per master; more add replication load without adding availability.
+const MAX_REPLICAS_PER_MASTER: u32 = 5;
+/// The most Redis pods of one master set; beyond this, replication fan-out dominates.
+const MAX_SENTINEL_PODS: u32 = 15;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct ClusterProfile {
+    /// Number of masters (shards), at least 3.
+    pub(crate) masters: u32,
+    /// Replicas of each master.
+    #[serde(default = "default_replicas")]
+    pub(crate) replicas_per_master: u32,
+    /// `cluster-node-timeout` in milliseconds: how long a node may be unreachable before failover.
+    #[serde(default = "default_node_timeout")]
+    pub(crate) node_timeout_ms: u32,
+}
+
+fn default_replicas() -> u32 {
+    1
+}
+fn default_node_timeout() -> u32 {
+    5000
+}
+
+/// Redis with Sentinel: `redis-pods` pods, one master and the rest replicas. Every pod also runs a
+/// Sentinel (a sidecar), so there are as many Sentinels as Redis pods.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct SentinelProfile {
+    /// Redis pods (and so Sentinels): at least 2.
+    pub(crate) redis_pods: u32,
+    /// Sentinels. A Sentinel runs beside each Redis pod, so this always equals `redis-pods`;
+    /// state it to have that checked (and the odd-count rule reported here).
+    pub(crate) sentinels: Option<u32>,
+    /// Sentinels that must agree a master is down. Default: a majority.
+    pub(crate) quorum: Option<u32>,
+    /// Fewer than 3, or an even number of, Sentinels cannot survive the loss of one and keep a
+    /// majority; set this to accept that.
+    pub(crate) accept_fewer_sentinels: bool,
+    /// The master set's name, as clients ask for it.
+    pub(crate) master_set: String,
+    pub(crate) down_after_ms: u32,
+    pub(crate) failover_timeout_ms: u32,
+    pub(crate) parallel_syncs: u32,
+    /// The Sentinel port.
+    pub(crate) port: u16,
+    /// Resources of each Sentinel container.
+    pub(crate) resources: ResourceAmounts,
+}
+
+impl Default for SentinelProfile {
+    fn default() -> Self {
+        SentinelProfile {
+            redis_pods: 3,
+            sentinels: None,
+            quorum: None,
+            accept_fewer_sentinels: false,
+            master_set: "mymaster".into(),
+            down_after_ms: 5000,
+            failover_timeout_ms: 60000,
+            parallel_syncs: 1,
+            port: 26379,
+            resources: ResourceAmounts {
+                cpu: "100m".into(),
+                memory: "64Mi".into(),
+            },
+        }
+    }
+}
+
+fn path(dotted: &str) -> FieldPath {
+    FieldPath::parse(dotted)
+}
+
+/// The mode's table, checked and resolved; the other mode's table is a mistake.
+pub(super) fn resolve(p: &Profile, out: &mut Vec<Finding>) -> Option<Topology> {
+    let (wanted, unwanted) = match p.mode {
+        Mode::Cluster => ("cluster", p.sentinel.as_ref().map(|_| "sentinel")),
+        Mode::Sentinel => ("sentinel", p.cluster.as_ref().map(|_| "cluster")),
+    };
+    if let Some(table) = unwanted {
+        out.push(
+            Finding::error(
+                path(table),
+                format!("`[{table}]` does not apply to mode `{wanted}`"),
+            )
+            .help(format!("remove `[{table}]`, or set `mode = \"{table}\"`")),
+        );
+    }
+    match (p.mode, &p.cluster, &p.sentinel) {
+        (Mode::Cluster, Some(c), _) => c.resolve(p.storage.kind, out).map(Topology::Cluster),
+        (Mode::Sentinel, _, Some(s)) => s
+            .resolve(p.port, p.pod.termination_grace_period_seconds, out)
+            .map(Topology::Sentinel),
+        (Mode::Cluster, None, _) => {
+            out.push(
+                Finding::error(path("cluster"), "mode `cluster` needs a `[cluster]` table")
+                    .help("add `[cluster]` with `masters = 3` and `replicas-per-master = 1`"),
+            );
+            None
+        }
+        (Mode::Sentinel, _, None) => {
+            out.push(
+                Finding::error(
+                    path("sentinel"),
+                    "mode `sentinel` needs a `[sentinel]` table",
+                )
+                .help("add `[sentinel]` with `redis-pods = 3`"),
+            );
+            None
+        }
+    }
+}
+
+impl ClusterProfile {
+    fn resolve(&self, storage: StorageKind, out: &mut Vec<Finding>) -> Option<ClusterTopology> {
+        let before = out.len();
+        if self.masters < 3 {
+            out.push(
+                Finding::error(
+                    path("cluster.masters"),
+                    format!("{} masters cannot form a Redis Cluster", self.masters),
+                )
+                .help("Redis Cluster needs at least 3 masters to reach a failover majority; set `masters = 3`"),
+            );
+        }
+        if self.masters > MAX_MASTERS {
+            out.push(
+                Finding::error(
+                    path("cluster.masters"),
+                    format!("{} masters exceed the 16384 hash slots", self.masters),
+                )
+                .help("every master needs at least one of the 16384 slots"),
+            );
+        }
+        if self.replicas_per_master > MAX_REPLICAS_PER_MASTER {
+            out.push(
+                Finding::error(
+                    path("cluster.replicas-per-master"),
+                    format!(
+                        "{} replicas per master is more than redkube supports",
+                        self.replicas_per_master
+                    ),
+                )
+                .help("use 0 to 5; more replicas add replication load without adding availability"),
+            );
+        }
+        if self.replicas_per_master == 0 && storage == StorageKind::Ephemeral {
+            out.push(
+                Finding::warning(
+                    path("cluster.replicas-per-master"),
+                    "no replicas and ephemeral storage: a pod restart loses its slots' data for good",
+                )
+                .help("set `replicas-per-master = 1` so a replica can take over"),
+            );
+        }
+        if !(1000..=600_000).contains(&self.node_timeout_ms) {
+            out.push(
+                Finding::error(
+                    path("cluster.node-timeout-ms"),
+                    format!("{} ms is outside 1000-600000", self.node_timeout_ms),
+                )
+                .help("a shorter timeout fails over on every GC pause or network blip; 5000-15000 is usual"),
+            );
+        }
+        no_new_errors(out, before).then(|| ClusterTopology {
+            masters: self.masters,
+            replicas_per_master: self.replicas_per_master,
+            node_timeout_ms: self.node_timeout_ms,
+            timing: ClusterTiming::new(self.node_timeout_ms),
+        })
+    }
+}
+
+impl SentinelProfile {
+    fn resolve(
+        &self,
+        redis_port: u16,
+        grace_seconds: u32,
+        out: &mut Vec<Finding>,
+    ) -> Option<SentinelTopology> {
+        let before = out.len();
+        self.check_counts(out);
+        let n = self.redis_pods;
+        if let Some(q) = self.quorum {
+            if q == 0 || q > n {
+                out.push(
+                    Finding::error(
+                        path("sentinel.quorum"),
+                        format!("quorum {q} is not between 1 and the {n} Sentinels"),
+                    )
+                    .help(format!(
+                        "leave it unset for a majority ({}), or use 1-{n}",
+                        n / 2 + 1
+                    )),
+                );
+            }
+        }
+        let set_ok = !self.master_set.is_empty()
+            && self.master_set.len() <= 64
+            && self
+                .master_set
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !set_ok {
+            out.push(
+                Finding::error(
+                    path("sentinel.master-set"),
+                    format!("`{}` is not a usable master set name", self.master_set),
+                )
+                .help("use letters, digits, `-`, `_` and `.`, e.g. `mymaster`"),
+            );
+        }
+        self.check_timing(out);
+        if self.port == 0 || self.port == redis_port {
+            out.push(
+                Finding::error(
+                    path("sentinel.port"),
+                    format!("port {} clashes or is invalid", self.port),
+                )
+                .help("use the default 26379"),
+            );
+        }
+        let resources = check_amounts(&self.resources, &path("sentinel.resources"), out);
+        let resources = resources.filter(|_| no_new_errors(out, before))?;
+        Some(SentinelTopology {
+            redis_pods: n,
+            quorum: self.quorum.unwrap_or(n / 2 + 1),
+            master_set: self.master_set.clone(),
+            down_after_ms: self.down_after_ms,
+            failover_timeout_ms: self.failover_timeout_ms,
+            parallel_syncs: self.parallel_syncs,
+            port: self.port,
+            resources,
+            timing: SentinelTiming::new(
+                self.down_after_ms,
+                self.failover_timeout_ms,
+                grace_seconds,
+            ),
+        })
+    }
+
+    /// Redis pods, the Sentinel count that follows them, and the majority rule.
+    fn check_counts(&self, out: &mut Vec<Finding>) {
+        let n = self.redis_pods;
+        if n < 2 {
+            out.push(
+                Finding::error(
+                    path("sentinel.redis-pods"),
+                    format!("{n} Redis pod(s) leave nothing to fail over to"),
+                )
+                .help("use at least 2: one master and one replica; 3 is the default"),
+            );
+        } else if n > MAX_SENTINEL_PODS {
+            out.push(
+                Finding::error(path("sentinel.redis-pods"), format!("{n} Redis pods is more than {MAX_SENTINEL_PODS}"))
+                    .help("one master replicating to many replicas saturates its network; use mode `cluster` to scale"),
+            );
+        } else if let Some(k) = self.sentinels.filter(|&k| k != n) {
+            out.push(
+                Finding::error(
+                    path("sentinel.sentinels"),
+                    format!("{k} Sentinels, but a Sentinel runs beside each of the {n} Redis pods"),
+                )
+                .help(format!(
+                    "the Sentinel count follows `redis-pods`: set `redis-pods = {k}`, or drop `sentinels`"
+                )),
+            );
+        } else if (n < 3 || n % 2 == 0) && !self.accept_fewer_sentinels {
+            let field = if self.sentinels.is_some() {
+                "sentinel.sentinels"
+            } else {
+                "sentinel.redis-pods"
+            };
+            out.push(
+                Finding::error(
+                    path(field),
+                    format!("{n} Sentinels (one per Redis pod) cannot keep a majority after losing one"),
+                )
+                .help("use an odd number of at least 3, or set `accept-fewer-sentinels = true` to accept the risk"),
+            );
+        }
+    }
+
+    fn check_timing(&self, out: &mut Vec<Finding>) {
+        if !(1000..=600_000).contains(&self.down_after_ms) {
+            out.push(
+                Finding::error(
+                    path("sentinel.down-after-ms"),
+                    format!("{} ms is outside 1000-600000", self.down_after_ms),
+                )
+                .help("a shorter window fails over on every blip; 5000-30000 is usual"),
+            );
+        }
+        if u64::from(self.failover_timeout_ms) < 2 * u64::from(self.down_after_ms)
+            || self.failover_timeout_ms > 3_600_000
+        {
+            out.push(
+                Finding::error(
+                    path("sentinel.failover-timeout-ms"),
+                    format!(
+                        "{} ms is not between twice down-after-ms ({} ms) and one hour",
+                        self.failover_timeout_ms, self.down_after_ms
+                    ),
+                )
+                .help("a failover that times out before it can finish is retried forever; 60000 is the Redis default"),
+            );
+        }
+        if self.parallel_syncs == 0 {
+            out.push(
+                Finding::error(
+                    path("sentinel.parallel-syncs"),
+                    "parallel-syncs must be at least 1",
+                )
+                .help("1 resyncs replicas one at a time after a failover"),
+            );
+        }
+    }
+}
+
+/// Whether the findings pushed since `before` are all warnings.
+pub(super) fn no_new_errors(out: &[Finding], before: usize) -> bool {
+    !out[before..].iter().any(Finding::is_error)
+}
