@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-use crate::output::{write_folder, KUSTOMIZATION};
+use crate::output::{write_folder, OutputFile, KUSTOMIZATION};
 use crate::profile::{self, load_file, process_env, Loaded, Mode, ProfileDiagnostic, StorageKind};
-use crate::render::kustomization;
+use crate::render::{kustomization, Concern};
 use crate::{render_loaded, starter, Rendering};
 
 /// `eprintln!` without its panic: a closed stderr (`2>&- `, a reader that went away) must not
@@ -208,14 +208,25 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool) -> Outcome
         // One write per concern: no second copy of the whole stream.
         return print_stdout(documents.iter().map(|d| d.yaml.as_str()));
     };
-    let mut files: Vec<(&str, String)> = documents
+    let mut files: Vec<OutputFile<'_>> = documents
         .iter()
-        .map(|d| (d.concern.file_name(), d.yaml.clone()))
+        .map(|d| OutputFile {
+            name: d.concern.file_name(),
+            content: d.yaml.clone(),
+            secret: d.concern == Concern::Secret,
+        })
         .collect();
-    files.push((KUSTOMIZATION, kustomization(&documents)));
+    files.push(OutputFile {
+        name: KUSTOMIZATION,
+        content: kustomization(&documents),
+        secret: false,
+    });
     match write_folder(dir, &files, force) {
         Ok(()) => {
             say!("wrote {} files to {}", files.len(), dir.display());
+            if files.iter().any(|f| f.secret) {
+                warn_secret_in_folder(dir);
+            }
             Outcome::Ok
         }
         Err(e) => {
@@ -223,6 +234,18 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool) -> Outcome
             Outcome::Usage
         }
     }
+}
+
+/// A folder is usually committed: say that the Secret would go with it, and what is safe.
+fn warn_secret_in_folder(dir: &Path) {
+    let secret = dir.join(Concern::Secret.file_name());
+    say!(
+        "warning: {} holds the password (written mode 0600). If this folder goes to Git, the \
+         password goes with it, and a password read from the environment changes the Secret on \
+         every render without any pod noticing. For GitOps use `auth.existing-secret` and create \
+         the Secret out of band (kubectl, Sealed Secrets, External Secrets).",
+        secret.display()
+    );
 }
 
 fn validate_command(profiles: &[PathBuf]) -> Outcome {

@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::render::Concern;
@@ -21,8 +22,18 @@ pub const KUSTOMIZATION: &str = "kustomization.yaml";
 pub enum OutputError {
     #[error("{} exists and was not written by redkube; use --force to overwrite it", .0.display())]
     Foreign(PathBuf),
+    #[error("{} is a symbolic link; redkube writes only regular files it owns", .0.display())]
+    Symlink(PathBuf),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+}
+
+/// A file to write: its name in the folder, its content (without the header), and whether it
+/// holds a secret (then only its owner may read it: mode 0600, not 0644).
+pub(crate) struct OutputFile<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) content: String,
+    pub(crate) secret: bool,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
@@ -41,6 +52,10 @@ fn known_files() -> impl Iterator<Item = &'static str> {
 }
 
 fn written_by_redkube(path: &Path) -> Result<bool, OutputError> {
+    // A planted link would make the rename replace the link, and a read follow it.
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(OutputError::Symlink(path.to_path_buf()));
+    }
     match fs::read(path) {
         Ok(bytes) => Ok(bytes.starts_with(HEADER.as_bytes())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
@@ -48,22 +63,25 @@ fn written_by_redkube(path: &Path) -> Result<bool, OutputError> {
     }
 }
 
-/// Write `files` (name, content without header) into `dir`.
-pub fn write_folder(dir: &Path, files: &[(&str, String)], force: bool) -> Result<(), OutputError> {
+/// Write `files` into `dir`.
+pub(crate) fn write_folder(
+    dir: &Path,
+    files: &[OutputFile<'_>],
+    force: bool,
+) -> Result<(), OutputError> {
     // Check everything before writing anything.
-    if !force {
-        for (name, _) in files {
-            let path = dir.join(name);
-            if !written_by_redkube(&path)? {
-                return Err(OutputError::Foreign(path));
-            }
+    for f in files {
+        let path = dir.join(f.name);
+        if !written_by_redkube(&path)? && !force {
+            return Err(OutputError::Foreign(path));
         }
     }
     fs::create_dir_all(dir).map_err(io_err(dir))?;
-    for (name, content) in files {
-        write_atomically(&dir.join(name), content)?;
+    for f in files {
+        let mode = if f.secret { 0o600 } else { 0o644 };
+        write_atomically(&dir.join(f.name), &f.content, mode)?;
     }
-    for stale in known_files().filter(|k| !files.iter().any(|(n, _)| n == k)) {
+    for stale in known_files().filter(|k| !files.iter().any(|f| f.name == *k)) {
         let path = dir.join(stale);
         if path.exists() && fs::read(&path).is_ok_and(|b| b.starts_with(HEADER.as_bytes())) {
             fs::remove_file(&path).map_err(io_err(&path))?;
@@ -72,18 +90,48 @@ pub fn write_folder(dir: &Path, files: &[(&str, String)], force: bool) -> Result
     Ok(())
 }
 
-fn write_atomically(path: &Path, content: &str) -> Result<(), OutputError> {
+fn write_atomically(path: &Path, content: &str, mode: u32) -> Result<(), OutputError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = path.with_file_name(format!(".{name}.redkube-{}", std::process::id()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        // create_new: never open what is already there (a planted file or link at the
+        // temporary name); the mode applies from the first byte.
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(HEADER.as_bytes())?;
         f.write_all(content.as_bytes())?;
         f.sync_all()?;
         fs::rename(&tmp, path)
     })();
-    if result.is_err() {
+    if result
+        .as_ref()
+        .is_err_and(|e| e.kind() != io::ErrorKind::AlreadyExists)
+    {
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_at_the_temporary_name_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("configmap.yaml");
+        let planted = dir.path().join("elsewhere");
+        fs::write(&planted, "untouched").unwrap();
+        let tmp = dir
+            .path()
+            .join(format!(".configmap.yaml.redkube-{}", std::process::id()));
+        std::os::unix::fs::symlink(&planted, &tmp).unwrap();
+        let err = write_atomically(&target, "content", 0o644).unwrap_err();
+        assert!(err.to_string().contains("exists"), "{err}");
+        assert_eq!(fs::read_to_string(&planted).unwrap(), "untouched");
+        assert!(!target.exists());
+    }
 }

@@ -357,3 +357,68 @@ fn rendered_scripts_parse_as_posix_sh() {
         }
     }
 }
+
+#[test]
+fn a_rendered_secret_is_private_and_its_folder_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("deploy");
+    let out = redkube(&[
+        "render",
+        &profile("cluster-cache.toml"),
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = |name: &str| {
+        std::fs::metadata(out_dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("secret.yaml"), 0o600);
+    assert_eq!(mode("configmap.yaml"), 0o644);
+    let err = stderr(&out);
+    assert!(err.contains("secret.yaml holds the password"), "{err}");
+    assert!(err.contains("existing-secret"), "{err}");
+    // No Secret rendered, no warning.
+    let quiet = redkube(&[
+        "render",
+        &profile("cluster-nfs.toml"),
+        "-o",
+        dir.path().join("nfs").to_str().unwrap(),
+    ]);
+    assert!(!stderr(&quiet).contains("holds the password"));
+}
+
+#[test]
+fn a_planted_symlink_is_refused_and_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("deploy");
+    std::fs::create_dir(&out_dir).unwrap();
+    let target = dir.path().join("elsewhere.txt");
+    std::fs::write(&target, "not redkube's").unwrap();
+    std::os::unix::fs::symlink(&target, out_dir.join("configmap.yaml")).unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let mut args = vec![
+            "render",
+            &profile("cluster-nfs.toml"),
+            "-o",
+            out_dir.to_str().unwrap(),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = redkube(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not redkube's");
+    assert!(std::fs::symlink_metadata(out_dir.join("configmap.yaml"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}

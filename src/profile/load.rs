@@ -54,6 +54,10 @@ pub fn load_str(file: &str, text: &str, env: EnvLookup<'_>) -> Result<Loaded, Pr
         }
     };
 
+    // From here on, diagnostics quote the file with a literal password masked: a warning about
+    // that very password must not print it.
+    let source = Arc::new(NamedSource::new(file, mask_literal_password(&doc, text)));
+
     let profile: Profile = match toml::from_str(text) {
         Ok(p) => p,
         Err(e) => {
@@ -93,6 +97,32 @@ pub fn load_str(file: &str, text: &str, env: EnvLookup<'_>) -> Result<Loaded, Pr
                 .collect(),
         )),
     }
+}
+
+/// `text` with the characters inside the quotes of `auth.password` replaced by `*`, one per
+/// byte, so every span into the text stays where it was.
+fn mask_literal_password(doc: &toml_edit::Document<String>, text: &str) -> String {
+    let span = locate(doc, &FieldPath::parse("auth.password"));
+    let is_password = doc
+        .get("auth")
+        .and_then(|a| a.get("password"))
+        .is_some_and(|p| p.is_str());
+    if !is_password || span.len() < 2 {
+        return text.to_string();
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    // The value's span includes its quotes (or triple quotes): keep those, mask the rest.
+    let quote = bytes[span.start];
+    let quotes = bytes[span.clone()]
+        .iter()
+        .take_while(|b| **b == quote)
+        .count()
+        .min(3);
+    let inner = span.start + quotes..span.end.saturating_sub(quotes).max(span.start + quotes);
+    for b in &mut bytes[inner] {
+        *b = b'*';
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
 }
 
 /// Read a profile file. An unreadable file is an I/O error, reported by the caller.
@@ -202,6 +232,23 @@ kind = "ephemeral"
         let e = &err.errors[0];
         assert_eq!((e.line, e.field.as_str()), (7, "auth.password-env"));
         assert!(e.message.contains("`PW` is not set"));
+    }
+
+    #[test]
+    fn a_literal_password_is_masked_in_every_quoted_snippet() {
+        let text = MINIMAL.replace(
+            "password-env = \"PW\"",
+            "password = \"literal-secret-0123456789\"",
+        );
+        let loaded = load_str("p.toml", &text, &|_| None).unwrap();
+        let w = loaded
+            .warnings
+            .iter()
+            .find(|w| w.field == "auth.password")
+            .unwrap();
+        let shown = format!("{:?}", miette::Report::new(w.clone()));
+        assert!(!shown.contains("literal-secret"), "{shown}");
+        assert!(shown.contains("\"*************************\""), "{shown}");
     }
 
     #[test]

@@ -242,7 +242,22 @@ impl RedisProfile {
             return;
         };
         if let Some(limit_bytes) = parse_k8s_quantity(memory_limit) {
-            if bytes as f64 > 0.8 * limit_bytes {
+            if bytes as f64 >= limit_bytes {
+                // The kernel kills the pod at the limit, before Redis would start evicting.
+                out.push(
+                    Finding::error(
+                        path("redis.maxmemory"),
+                        format!(
+                            "maxmemory {maxmemory} is not below the memory limit {memory_limit}"
+                        ),
+                    )
+                    .help(
+                        "the pod is OOM-killed before eviction starts; keep maxmemory at most \
+                         80% of `resources.limits.memory` (replication buffers and a fork's \
+                         copy-on-write need the rest)",
+                    ),
+                );
+            } else if bytes as f64 > 0.8 * limit_bytes {
                 out.push(
                     Finding::warning(
                         path("redis.maxmemory"),
