@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pathlib
 import sys
 import time
 from typing import Callable
 
-from kubelet import HERE, Cluster, HarnessError, Pod
+from emulator import Cluster, HarnessError, Pod
+
+HERE = pathlib.Path(__file__).resolve().parent
 
 SLOTS = 16384
 BAD_FLAGS = {"fail", "fail?", "handshake", "noaddr"}

@@ -1,6 +1,9 @@
 """Fixtures of the e2e suite: one emulator Runtime per session (cleaned up at the end, at exit,
 and at the next start if a run crashed), the redkube binary, figures, failure logs.
 
+The emulator (emulator/) knows no image: what the redis image adds and which host binaries
+the Redis workloads need are registered here (IMAGES, REQUIRED_BINARIES).
+
 The suite refuses to run without root, `ip`, `unshare` and the redis binaries: it fails under
 CI=true and skips loudly elsewhere.
 """
@@ -20,10 +23,23 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import render  # noqa: E402
-from kubelet import Runtime, missing_prerequisites  # noqa: E402
+from emulator import ImageDefaults, Runtime, Settings, missing_prerequisites  # noqa: E402
 
-FILE_ORDER = ["test_emulator.py", "test_cluster.py", "test_kustomize.py", "test_sentinel.py",
-              "test_negative.py"]
+FILE_ORDER = ["test_script_contract.py", "test_emulator.py", "test_cluster.py",
+              "test_kustomize.py", "test_sentinel.py", "test_negative.py"]
+
+# What the emulated "image" provides. The official redis image ships its binaries in
+# /usr/local/bin, Debian in /usr/bin: the container root links the former to the latter.
+REDIS_BINARIES = ("redis-server", "redis-cli", "redis-sentinel", "redis-benchmark",
+                  "redis-check-aof", "redis-check-rdb")
+IMAGES = {
+    # docker-library/redis: WORKDIR /data, VOLUME /data, CMD redis-server, user redis (999).
+    "redis": ImageDefaults(workdir="/data", cmd=("redis-server",), volumes=("/data",),
+                           users=((999, "redis"),),
+                           links=tuple((f"/usr/local/bin/{b}", b) for b in REDIS_BINARIES)),
+}
+# Host binaries the rendered manifests run (besides the emulator's own tools).
+REQUIRED_BINARIES = ("redis-server", "redis-cli", "redis-sentinel")
 _runtime: Runtime | None = None
 _figures: list = []
 _refusals: list[str] = []
@@ -57,11 +73,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def runtime(request) -> Runtime:
     global _runtime
-    problems = missing_prerequisites()
+    problems = missing_prerequisites(REQUIRED_BINARIES)
     if problems:
         refuse("; ".join(problems))
     work = os.environ.get("E2E_WORKDIR")
-    _runtime = Runtime(work_dir=pathlib.Path(work) if work else None)
+    _runtime = Runtime(work_dir=pathlib.Path(work) if work else None,
+                       settings=Settings(images=IMAGES), required_tools=REQUIRED_BINARIES)
     request.addfinalizer(_runtime.close)
     if _runtime.stale_removed:
         print(f"\nremoved leftovers of crashed runs: {_runtime.stale_removed}")

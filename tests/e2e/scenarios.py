@@ -13,7 +13,7 @@ import time
 import pytest
 
 from cluster_health import Health, RedisClusterClient
-from kubelet import Cluster, HarnessError, Runtime
+from emulator import Cluster, HarnessError, Runtime
 from render import Rendered
 
 # Budgets, in seconds. The Job's own activeDeadlineSeconds still applies when shorter.
@@ -24,7 +24,7 @@ REJOIN_TIMEOUT = 60
 FULL_RESTART_TIMEOUT = 60
 # The first pod of an emptyDir cluster waits this long (redkube's SELF_FORM_WAIT_SECONDS, 30 s)
 # before it forms the cluster again, then polls every 5 s.
-SELF_FORM_WAIT = 45
+SELF_FORM_WAIT = 45  # switch to script_contract once the scripts follow it
 STABLE = 6.0
 QUICK_STABLE = 2.0
 
@@ -204,6 +204,7 @@ class Deployment:
             container.wait_restarted(before, 30)
         except HarnessError as e:
             raise ScenarioFailure("4b", str(e)) from None
+        # switch to script_contract once the scripts follow it
         budget = self.rendered.node_timeout_ms / 1000 * 3 + 30 + REJOIN_TIMEOUT
         secs, _ = self._wait_healthy("4b", t0, budget, STABLE,
                                      what=f"healthy after {victim}'s Redis container crashed")

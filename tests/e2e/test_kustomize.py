@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 import render
-from manifests import kustomize_build, load_documents
+from emulator.manifests import kustomize_build, load_documents
 from scenarios import Deployment
 
 OVERLAY = pathlib.Path(__file__).resolve().parent / "fixtures" / "overlay"

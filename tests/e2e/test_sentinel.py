@@ -28,8 +28,8 @@ import tomllib
 import pytest
 
 import render
-from kubelet import Cluster, HarnessError, Runtime
-from manifests import load_documents
+from emulator import Cluster, HarnessError, Runtime
+from emulator.manifests import load_documents
 from scenarios import Figures, run_step
 
 HERE = pathlib.Path(__file__).resolve().parent

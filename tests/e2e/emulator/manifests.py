@@ -1,6 +1,6 @@
 """Kubernetes objects as plain dicts: loading, indexing, label selection and `$(VAR)` expansion.
 
-Nothing here knows redkube's templates; it knows the Kubernetes API only.
+Nothing here knows any application's manifests; it knows the Kubernetes API only.
 """
 
 from __future__ import annotations

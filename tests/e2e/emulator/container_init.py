@@ -1,15 +1,15 @@
 """The first process of an emulated container: builds its filesystem view, then execs its command.
 
-kubelet.py starts it as
+container.py starts it as
     nsenter --net=POD_NETNS --uts=POD_UTS unshare --mount --propagation private \
         python container_init.py SPEC.json
 so it already runs in the pod's network and UTS namespaces and in a fresh, private mount
 namespace of its own: every mount below dies with the container's last process, nothing leaks
 to the host. It then
-  1. mounts the root: an overlay whose lower layer is the host's / (our "image"; the Debian
-     redis binaries are in it) and whose upper layer is a tmpfs, so writes never reach the host;
-  2. writes image details into the upper layer: /usr/local/bin/redis-* links to the installed
-     binaries (the official image's paths), a passwd entry for runAsUser, mount points;
+  1. mounts the root: an overlay whose lower layer is the host's / (our "image"; the host's
+     binaries are in it) and whose upper layer is a tmpfs, so writes never reach the host;
+  2. writes image details into the upper layer: the image table's symlinks to the installed
+     binaries (e.g. an image's /usr/local/bin paths), a passwd entry for runAsUser, mount points;
   3. binds /dev, /proc, /sys, the volumes, /etc/hosts and /etc/resolv.conf;
   4. remounts the root read-only when readOnlyRootFilesystem is set;
   5. chroots, and execs the command through the setpriv wrapper in the spec (uid, gid,
@@ -117,7 +117,7 @@ def make_root_read_only(root: str, spec: dict) -> bool:
 
 
 def exec_command(spec: dict) -> None:
-    """exec the command, through the setpriv WRAPPER kubelet.py built (uid, gid, groups,
+    """exec the command, through the setpriv WRAPPER container.py built (uid, gid, groups,
     no_new_privs, capabilities) when there is one."""
     argv, env = spec["argv"], spec["env"]
     full = spec.get("wrapper", []) + argv

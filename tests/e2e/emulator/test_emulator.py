@@ -1,6 +1,8 @@
 """Self-tests of the emulator on a hand-written fixture (fixtures/demo: plain redis-server
-pods, not redkube's output): pods get their own namespaces and IPs, see each other through
-/etc/hosts, volumes and env behave as on Kubernetes, and cleanup leaves nothing behind."""
+pods, a server this host happens to have; no application's manifests): pods get their own
+namespaces and IPs, see each other through /etc/hosts, volumes and env behave as on
+Kubernetes, and cleanup leaves nothing behind. Imports only the emulator; the session
+`runtime` fixture comes from the suite's conftest.py."""
 
 from __future__ import annotations
 
@@ -10,17 +12,28 @@ import re
 
 import pytest
 
-import netns
-from kubelet import Runtime, wait_until
-from manifests import ManifestError, expand, kustomize_build, load_documents
+from emulator import ImageDefaults, Runtime, netns, wait_until
+from emulator.manifests import ManifestError, expand, kustomize_build, load_documents
 
 FIXTURE = pathlib.Path(__file__).resolve().parent / "fixtures" / "demo"
 PASSWORD = "demo-password"
+# What the fixture's image (redis:7.2.7) adds to the host's / for the emulator: WORKDIR and
+# VOLUME /data, user 999, the binaries at the image's /usr/local/bin paths.
+DEMO_IMAGES = {
+    "redis": ImageDefaults(workdir="/data", cmd=("redis-server",), volumes=("/data",),
+                           users=((999, "redis"),),
+                           links=(("/usr/local/bin/redis-server", "redis-server"),
+                                  ("/usr/local/bin/redis-cli", "redis-cli"))),
+}
+
+
+def demo_cluster(runtime, name: str):
+    return runtime.cluster(name, images=DEMO_IMAGES)
 
 
 @pytest.fixture(scope="module")
 def demo(runtime):
-    cluster = runtime.cluster("demo")
+    cluster = demo_cluster(runtime, "demo")
     cluster.apply(FIXTURE)
     pods = cluster.start_statefulset("demo")
     wait_until(lambda: all(p.ready for p in pods), 60, "demo pods Ready",
@@ -186,7 +199,7 @@ def test_liveness_failure_restarts_container(runtime):
 
 def test_ordered_ready_starts_pods_one_by_one(runtime):
     """podManagementPolicy OrderedReady (the default): pod N+1 starts once pod N is Ready."""
-    cluster = runtime.cluster("ordered")
+    cluster = demo_cluster(runtime, "ordered")
     docs = load_documents(FIXTURE)
     sts = next(d for d in docs if d["kind"] == "StatefulSet")
     sts["spec"]["replicas"] = 2
@@ -207,7 +220,7 @@ def test_manifest_errors_are_reported(runtime):
                                        "metadata": {"name": "x"}}])
     docs = load_documents(FIXTURE)
     missing_secret = [d for d in docs if d["kind"] != "Secret"]
-    cluster = runtime.cluster("no-secret")
+    cluster = demo_cluster(runtime, "no-secret")
     cluster.apply(missing_secret)
     with pytest.raises(ManifestError, match="Secret demo-auth not found"):
         cluster.start_statefulset("demo")
@@ -225,7 +238,7 @@ def test_cleanup_leaves_nothing(runtime, tmp_path):
     """A second Runtime: start a pod, close, and check no namespace, mount or process is left;
     then a 'crashed' run's leftovers are removed by the next Runtime."""
     rt = Runtime(work_dir=tmp_path)
-    cluster = rt.cluster("c")
+    cluster = demo_cluster(rt, "c")
     cluster.apply(FIXTURE)
     pods = cluster.start_statefulset("demo")
     pids = [p.containers[0].pid for p in pods]
