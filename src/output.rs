@@ -51,11 +51,16 @@ fn known_files() -> impl Iterator<Item = &'static str> {
         .chain([KUSTOMIZATION])
 }
 
-fn written_by_redkube(path: &Path) -> Result<bool, OutputError> {
-    // A planted link would make the rename replace the link, and a read follow it.
+/// A planted link would make a read follow it and the rename replace it: refuse, even with
+/// `--force`.
+fn refuse_symlink(path: &Path) -> Result<(), OutputError> {
     if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(OutputError::Symlink(path.to_path_buf()));
     }
+    Ok(())
+}
+
+fn written_by_redkube(path: &Path) -> Result<bool, OutputError> {
     match fs::read(path) {
         Ok(bytes) => Ok(bytes.starts_with(HEADER.as_bytes())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
@@ -72,13 +77,15 @@ pub(crate) fn write_folder(
     // Check everything before writing anything.
     for f in files {
         let path = dir.join(f.name);
-        if !written_by_redkube(&path)? && !force {
+        refuse_symlink(&path)?;
+        if !force && !written_by_redkube(&path)? {
             return Err(OutputError::Foreign(path));
         }
     }
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     for f in files {
-        let mode = if f.secret { 0o600 } else { 0o644 };
+        // Secrets for the owner only; everything else as `File::create` would (umask applies).
+        let mode = if f.secret { 0o600 } else { 0o666 };
         write_atomically(&dir.join(f.name), &f.content, mode)?;
     }
     for stale in known_files().filter(|k| !files.iter().any(|f| f.name == *k)) {
@@ -90,26 +97,45 @@ pub(crate) fn write_folder(
     Ok(())
 }
 
-fn write_atomically(path: &Path, content: &str, mode: u32) -> Result<(), OutputError> {
+/// How many temporary names to try before giving up (each taken one is someone else's file).
+const TEMP_NAME_TRIES: u32 = 16;
+
+/// Create a new temporary file beside `path`: never one that is already there (a planted file
+/// or link, or the leftover of a killed run), so a fresh name is tried instead.
+fn create_temp(path: &Path, mode: u32) -> io::Result<(PathBuf, fs::File)> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = path.with_file_name(format!(".{name}.redkube-{}", std::process::id()));
-    let result = (|| {
-        // create_new: never open what is already there (a planted file or link at the
-        // temporary name); the mode applies from the first byte.
-        let mut f = fs::OpenOptions::new()
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+    for attempt in 0..TEMP_NAME_TRIES {
+        let tmp = path.with_file_name(format!(
+            ".{name}.redkube-{}-{nanos:x}-{attempt}",
+            std::process::id()
+        ));
+        match fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
-            .open(&tmp)?;
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+fn write_atomically(path: &Path, content: &str, mode: u32) -> Result<(), OutputError> {
+    let (tmp, mut f) = create_temp(path, mode).map_err(io_err(path))?;
+    let result = (|| {
         f.write_all(HEADER.as_bytes())?;
         f.write_all(content.as_bytes())?;
         f.sync_all()?;
         fs::rename(&tmp, path)
     })();
-    if result
-        .as_ref()
-        .is_err_and(|e| e.kind() != io::ErrorKind::AlreadyExists)
-    {
+    if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(io_err(path))
@@ -120,18 +146,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_at_the_temporary_name_is_never_written_through() {
+    fn a_leftover_temporary_file_neither_blocks_nor_is_written_through() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("configmap.yaml");
         let planted = dir.path().join("elsewhere");
         fs::write(&planted, "untouched").unwrap();
-        let tmp = dir
-            .path()
-            .join(format!(".configmap.yaml.redkube-{}", std::process::id()));
+        // A killed run's leftover (here a link) at a name this process generates.
+        let (tmp, _) = create_temp(&target, 0o644).unwrap();
+        fs::remove_file(&tmp).unwrap();
         std::os::unix::fs::symlink(&planted, &tmp).unwrap();
-        let err = write_atomically(&target, "content", 0o644).unwrap_err();
-        assert!(err.to_string().contains("exists"), "{err}");
+        write_atomically(&target, "content", 0o644).unwrap();
         assert_eq!(fs::read_to_string(&planted).unwrap(), "untouched");
-        assert!(!target.exists());
+        assert!(fs::read_to_string(&target).unwrap().ends_with("content"));
     }
 }

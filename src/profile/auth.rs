@@ -101,6 +101,11 @@ impl AuthProfile {
         env: EnvLookup<'_>,
         out: &mut Vec<Finding>,
     ) -> Option<Auth> {
+        // Read even when another source is set too, so that every problem shows in one run.
+        let from_env = self
+            .password_env
+            .as_ref()
+            .map(|var| read_env_password(var, env, out));
         if let Some(s) = &self.existing_secret {
             return Some(Auth {
                 secret_name: s.name.clone(),
@@ -108,9 +113,9 @@ impl AuthProfile {
                 source: AuthSource::ExistingSecret,
             });
         }
-        let source = match (&self.password, &self.password_env) {
+        let source = match (&self.password, from_env) {
             (Some(literal), _) => AuthSource::Literal(literal.clone()),
-            (None, Some(var)) => AuthSource::Env(read_env_password(var, env, out)?),
+            (None, Some(value)) => AuthSource::Env(value?),
             (None, None) => return None,
         };
         Some(Auth {

@@ -99,8 +99,9 @@ pub fn load_str(file: &str, text: &str, env: EnvLookup<'_>) -> Result<Loaded, Pr
     }
 }
 
-/// `text` with the characters inside the quotes of `auth.password` replaced by `*`, one per
-/// byte, so every span into the text stays where it was.
+/// `text` with each character inside the quotes of `auth.password` replaced by a mask
+/// character of the same UTF-8 length, so every byte span and every line and column stays
+/// where it was. Line breaks (a multi-line string) are kept: they reveal nothing.
 fn mask_literal_password(doc: &toml_edit::Document<String>, text: &str) -> String {
     let span = locate(doc, &FieldPath::parse("auth.password"));
     let is_password = doc
@@ -110,7 +111,7 @@ fn mask_literal_password(doc: &toml_edit::Document<String>, text: &str) -> Strin
     if !is_password || span.len() < 2 {
         return text.to_string();
     }
-    let mut bytes = text.as_bytes().to_vec();
+    let bytes = text.as_bytes();
     // The value's span includes its quotes (or triple quotes): keep those, mask the rest.
     let quote = bytes[span.start];
     let quotes = bytes[span.clone()]
@@ -118,11 +119,21 @@ fn mask_literal_password(doc: &toml_edit::Document<String>, text: &str) -> Strin
         .take_while(|b| **b == quote)
         .count()
         .min(3);
-    let inner = span.start + quotes..span.end.saturating_sub(quotes).max(span.start + quotes);
-    for b in &mut bytes[inner] {
-        *b = b'*';
-    }
-    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
+    let start = span.start + quotes;
+    let end = span.end.saturating_sub(quotes).max(start);
+    let (Some(before), Some(inner), Some(after)) =
+        (text.get(..start), text.get(start..end), text.get(end..))
+    else {
+        return text.to_string();
+    };
+    let masked: String = inner
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' => c,
+            _ => ['*', '×', '∗', '𐀀'][c.len_utf8() - 1],
+        })
+        .collect();
+    format!("{before}{masked}{after}")
 }
 
 /// Read a profile file. An unreadable file is an I/O error, reported by the caller.
@@ -249,6 +260,21 @@ kind = "ephemeral"
         let shown = format!("{:?}", miette::Report::new(w.clone()));
         assert!(!shown.contains("literal-secret"), "{shown}");
         assert!(shown.contains("\"*************************\""), "{shown}");
+    }
+
+    #[test]
+    fn masking_keeps_lines_and_columns() {
+        let text = "[auth]\npassword = \"\"\"\npässwörd-0123456789\\\n  abc\"\"\"\n[x]\n";
+        let doc = toml_edit::Document::parse(text.to_string()).unwrap();
+        let masked = mask_literal_password(&doc, text);
+        assert_eq!(masked.len(), text.len());
+        assert_eq!(masked.lines().count(), text.lines().count());
+        assert_eq!(masked.chars().count(), text.chars().count());
+        assert!(
+            !masked.contains("sswö") && !masked.contains("abc"),
+            "{masked}"
+        );
+        assert!(masked.ends_with("\"\"\"\n[x]\n"));
     }
 
     #[test]
