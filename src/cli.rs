@@ -57,7 +57,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Render a profile: multi-document YAML to stdout, or one file per concern with -o.
+    /// Render a profile (`-` reads stdin): multi-document YAML to stdout, or one file per
+    /// concern with -o.
     Render {
         profile: PathBuf,
         /// Write a folder (a kustomize base) instead of stdout.
@@ -66,11 +67,21 @@ enum Command {
         /// Overwrite files in DIR that redkube did not write.
         #[arg(long, requires = "output")]
         force: bool,
+        /// Treat warnings as errors: exit 1 and write nothing.
+        #[arg(long)]
+        strict: bool,
     },
-    /// Check profiles without rendering anything.
+    /// Check profiles without rendering anything (`-` reads stdin).
     Validate {
         #[arg(required = true)]
         profiles: Vec<PathBuf>,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+        /// Do not read `password-env` variables (for CI without the secret): everything else
+        /// is checked.
+        #[arg(long)]
+        no_secrets: bool,
     },
     /// Print a commented starter profile.
     Init {
@@ -120,8 +131,13 @@ fn run(command: Command) -> Outcome {
             profile,
             output,
             force,
-        } => render_command(&profile, output.as_deref(), force),
-        Command::Validate { profiles } => validate_command(&profiles),
+            strict,
+        } => render_command(&profile, output.as_deref(), force, strict),
+        Command::Validate {
+            profiles,
+            strict,
+            no_secrets,
+        } => validate_command(&profiles, strict, no_secrets),
         Command::Init { mode, storage } => {
             let mode = match mode {
                 ModeArg::Cluster => Mode::Cluster,
@@ -171,15 +187,49 @@ fn print_stdout<'a>(pieces: impl IntoIterator<Item = &'a str>) -> Outcome {
     }
 }
 
-fn report_warnings(warnings: &[ProfileDiagnostic]) {
+/// Print the warnings; under `--strict` they fail the command.
+fn report_warnings(warnings: &[ProfileDiagnostic], strict: bool) -> Result<(), Outcome> {
     for w in warnings {
         say!("{:?}", miette::Report::new(w.clone()));
     }
+    if strict && !warnings.is_empty() {
+        say!(
+            "error: {} warning(s) and --strict: nothing is written",
+            warnings.len()
+        );
+        return Err(Outcome::Invalid);
+    }
+    Ok(())
+}
+
+/// What `password-env` reads: the process environment, or under `validate --no-secrets` a
+/// stand-in that passes the password checks (the variable itself is not needed).
+fn env_lookup(no_secrets: bool) -> impl Fn(&str) -> Option<String> {
+    move |name| {
+        if no_secrets {
+            Some("x".repeat(32))
+        } else {
+            process_env(name)
+        }
+    }
+}
+
+/// Read a profile from a file, or from stdin for `-`.
+fn read_profile(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::io::Result<Result<Loaded, profile::ProfileErrors>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)?;
+        return Ok(profile::load_bytes("<stdin>", bytes, env));
+    }
+    load_file(path, env)
 }
 
 /// Load and resolve, printing the profile's errors.
-fn load(path: &Path) -> Result<Loaded, Outcome> {
-    match load_file(path, &process_env) {
+fn load(path: &Path, no_secrets: bool) -> Result<Loaded, Outcome> {
+    match read_profile(path, &env_lookup(no_secrets)) {
         Err(e) => {
             say!("error: cannot read {}: {e}", path.display());
             Err(Outcome::Usage)
@@ -193,14 +243,14 @@ fn load(path: &Path) -> Result<Loaded, Outcome> {
 }
 
 /// Load and render, printing warnings; nothing is written unless this succeeds.
-fn render_profile(path: &Path) -> Result<Rendering, Outcome> {
-    let rendering = render_loaded(load(path)?).map_err(|e| bug(&e))?;
-    report_warnings(&rendering.warnings);
+fn render_profile(path: &Path, strict: bool) -> Result<Rendering, Outcome> {
+    let rendering = render_loaded(load(path, false)?).map_err(|e| bug(&e))?;
+    report_warnings(&rendering.warnings, strict)?;
     Ok(rendering)
 }
 
-fn render_command(profile: &Path, output: Option<&Path>, force: bool) -> Outcome {
-    let documents = match render_profile(profile) {
+fn render_command(profile: &Path, output: Option<&Path>, force: bool, strict: bool) -> Outcome {
+    let documents = match render_profile(profile, strict) {
         Ok(r) => r.documents,
         Err(outcome) => return outcome,
     };
@@ -222,8 +272,20 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool) -> Outcome
         secret: false,
     });
     match write_folder(dir, &files, force) {
-        Ok(()) => {
-            say!("wrote {} files to {}", files.len(), dir.display());
+        Ok(summary) => {
+            let mut line = format!(
+                "{}: {} file(s) written, {} unchanged",
+                dir.display(),
+                summary.written.len(),
+                summary.unchanged.len()
+            );
+            if !summary.removed.is_empty() {
+                line += &format!(
+                    "; removed {} from an earlier render",
+                    summary.removed.join(", ")
+                );
+            }
+            say!("{line}");
             if files.iter().any(|f| f.secret) {
                 warn_secret_in_folder(dir);
             }
@@ -248,13 +310,19 @@ fn warn_secret_in_folder(dir: &Path) {
     );
 }
 
-fn validate_command(profiles: &[PathBuf]) -> Outcome {
+fn validate_command(profiles: &[PathBuf], strict: bool, no_secrets: bool) -> Outcome {
     let mut worst = Outcome::Ok;
     for path in profiles {
-        let outcome = match load(path) {
-            Ok(loaded) => {
-                report_warnings(&loaded.warnings);
-                say!("{}: ok", path.display());
+        let outcome = match load(path, no_secrets)
+            .and_then(|loaded| report_warnings(&loaded.warnings, strict))
+        {
+            Ok(()) => {
+                let note = if no_secrets {
+                    " (password-env variables not read)"
+                } else {
+                    ""
+                };
+                say!("{}: ok{note}", path.display());
                 Outcome::Ok
             }
             Err(outcome) => outcome,

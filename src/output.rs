@@ -24,6 +24,8 @@ pub enum OutputError {
     Foreign(PathBuf),
     #[error("{} is a symbolic link; redkube writes only regular files it owns", .0.display())]
     Symlink(PathBuf),
+    #[error("{} is a file; -o takes a folder (it is created if missing)", .0.display())]
+    NotAFolder(PathBuf),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 }
@@ -68,12 +70,25 @@ fn written_by_redkube(path: &Path) -> Result<bool, OutputError> {
     }
 }
 
-/// Write `files` into `dir`.
+/// What a folder write did.
+#[derive(Debug, Default)]
+pub(crate) struct FolderSummary {
+    pub(crate) written: Vec<String>,
+    pub(crate) unchanged: Vec<String>,
+    /// Files of an earlier render that this one no longer produces.
+    pub(crate) removed: Vec<String>,
+}
+
+/// Write `files` into `dir`. A file whose bytes and mode are already right is not touched, so
+/// re-rendering an unchanged profile changes no timestamp.
 pub(crate) fn write_folder(
     dir: &Path,
     files: &[OutputFile<'_>],
     force: bool,
-) -> Result<(), OutputError> {
+) -> Result<FolderSummary, OutputError> {
+    if fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(OutputError::NotAFolder(dir.to_path_buf()));
+    }
     // Check everything before writing anything.
     for f in files {
         let path = dir.join(f.name);
@@ -83,18 +98,39 @@ pub(crate) fn write_folder(
         }
     }
     fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut summary = FolderSummary::default();
     for f in files {
+        let path = dir.join(f.name);
+        if is_current(&path, &f.content, f.secret) {
+            summary.unchanged.push(f.name.to_string());
+            continue;
+        }
         // Secrets for the owner only; everything else as `File::create` would (umask applies).
         let mode = if f.secret { 0o600 } else { 0o666 };
-        write_atomically(&dir.join(f.name), &f.content, mode)?;
+        write_atomically(&path, &f.content, mode)?;
+        summary.written.push(f.name.to_string());
     }
     for stale in known_files().filter(|k| !files.iter().any(|f| f.name == *k)) {
         let path = dir.join(stale);
         if path.exists() && fs::read(&path).is_ok_and(|b| b.starts_with(HEADER.as_bytes())) {
             fs::remove_file(&path).map_err(io_err(&path))?;
+            summary.removed.push(stale.to_string());
         }
     }
-    Ok(())
+    Ok(summary)
+}
+
+/// Whether `path` already holds exactly this render (and a secret is still private).
+fn is_current(path: &Path, content: &str, secret: bool) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(bytes) = fs::read(path) else {
+        return false;
+    };
+    let private = || fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 == 0);
+    bytes.len() == HEADER.len() + content.len()
+        && bytes.starts_with(HEADER.as_bytes())
+        && &bytes[HEADER.len()..] == content.as_bytes()
+        && (!secret || private())
 }
 
 /// How many temporary names to try before giving up (each taken one is someone else's file).

@@ -84,6 +84,14 @@ pub(crate) struct SentinelTopology {
 }
 
 impl Topology {
+    /// See `ClusterTiming::pre_listen_seconds`.
+    pub(crate) fn pre_listen_seconds(&self) -> (u32, &'static str) {
+        match self {
+            Topology::Cluster(c) => c.timing.pre_listen_seconds(),
+            Topology::Sentinel(s) => s.timing.pre_listen_seconds(),
+        }
+    }
+
     /// Number of Redis pods in the StatefulSet.
     pub(crate) fn pods(&self) -> u32 {
         match self {
@@ -193,7 +201,8 @@ pub(crate) struct Toleration {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Amounts {
-    pub(crate) cpu: String,
+    /// `None` only in limits: no CPU limit.
+    pub(crate) cpu: Option<String>,
     pub(crate) memory: String,
 }
 
@@ -229,6 +238,9 @@ pub(crate) struct ClientSelector {
 
 #[derive(Debug, Clone)]
 pub(crate) struct PodSettings {
+    /// Pod-only annotations, on top of the release's.
+    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) image_pull_secrets: Vec<String>,
     pub(crate) termination_grace_period_seconds: u32,
     pub(crate) startup_timeout_seconds: u32,
     pub(crate) service_account_name: Option<String>,

@@ -41,6 +41,15 @@ pub(crate) struct ClusterTiming {
 }
 
 impl ClusterTiming {
+    /// The longest a start script waits before Redis listens, and why: the peers' names, then
+    /// the empty-master guard.
+    pub(crate) fn pre_listen_seconds(&self) -> (u32, &'static str) {
+        (
+            self.peer_wait_seconds + self.empty_master_wait_seconds,
+            "peers' DNS names, then 3 x cluster.node-timeout-ms + 30 s for a replica's promotion",
+        )
+    }
+
     pub(crate) fn new(node_timeout_ms: u32) -> Self {
         ClusterTiming {
             ping_budget_seconds: PING_BUDGET_SECONDS,
@@ -70,6 +79,15 @@ pub(crate) struct SentinelTiming {
 }
 
 impl SentinelTiming {
+    /// The longest a start script waits before Redis listens, and why: asking the Sentinels,
+    /// then the outcome of a failover of this pod.
+    pub(crate) fn pre_listen_seconds(&self) -> (u32, &'static str) {
+        (
+            self.sentinel_ask_seconds + self.failover_outcome_seconds,
+            "asking the Sentinels, then sentinel.down-after-ms + failover-timeout-ms for a failover",
+        )
+    }
+
     pub(crate) fn new(down_after_ms: u32, failover_timeout_ms: u32, grace_seconds: u32) -> Self {
         SentinelTiming {
             sentinel_ask_seconds: SENTINEL_ASK_SECONDS,

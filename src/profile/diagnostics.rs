@@ -52,6 +52,11 @@ impl FieldPath {
         self
     }
 
+    /// Whether `prefix` is this path or one of its ancestors.
+    pub(crate) fn starts_with(&self, prefix: &FieldPath) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
+
     pub(crate) fn index(mut self, index: usize) -> Self {
         self.0.push(Seg::Index(index));
         self

@@ -9,6 +9,10 @@ use crate::model::Image;
 /// The default is the official image at a 7.2 tag: the last Redis line under the BSD licence.
 pub(crate) const DEFAULT_IMAGE: &str = "redis:7.2.7";
 
+/// The oldest Redis the scripts work with: 7.0 brought `cluster-announce-hostname`,
+/// `CLUSTER SHARDS`, hostnames in Sentinel and the `WRITE` mode of `CLIENT PAUSE`.
+const MIN_REDIS: (u32, u32) = (7, 0);
+
 /// The container image.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -115,13 +119,16 @@ impl ImageProfile {
     /// The image and its tag (the version label), or `None` with the reason reported.
     pub(super) fn resolve(&self, out: &mut Vec<Finding>) -> Option<(Image, Option<String>)> {
         match parse_image(&self.reference) {
-            Ok(parsed) => Some((
-                Image {
-                    reference: self.reference.clone(),
-                    pull_policy: self.pull_policy.as_str(),
-                },
-                parsed.tag.map(str::to_string),
-            )),
+            Ok(parsed) => {
+                check_version(&parsed, out);
+                Some((
+                    Image {
+                        reference: self.reference.clone(),
+                        pull_policy: self.pull_policy.as_str(),
+                    },
+                    parsed.tag.map(str::to_string),
+                ))
+            }
             Err(msg) => {
                 out.push(
                     Finding::error(FieldPath::parse("image.reference"), msg).help(format!(
@@ -131,6 +138,52 @@ impl ImageProfile {
                 None
             }
         }
+    }
+}
+
+/// What the image is, by the last part of its repository: Redis, Valkey, or unknown.
+fn product(repository: &str) -> Option<&'static str> {
+    match repository.rsplit('/').next() {
+        Some("redis") | Some("redis-stack-server") => Some("redis"),
+        Some("valkey") => Some("valkey"),
+        _ => None,
+    }
+}
+
+/// `major.minor` at the start of a tag such as `7.2.7-alpine`, `6.2` or `7`.
+fn tag_version(tag: &str) -> Option<(u32, u32)> {
+    let mut parts = tag.split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// Known-too-old Redis tags are refused; Valkey is warned about until e2e proves it.
+fn check_version(image: &ImageRef<'_>, out: &mut Vec<Finding>) {
+    let at = || FieldPath::parse("image.reference");
+    let version = image.tag.and_then(tag_version);
+    match (product(image.repository), version) {
+        (Some("redis"), Some(v)) if v < MIN_REDIS => out.push(
+            Finding::error(
+                at(),
+                format!(
+                    "Redis {}.{} is older than {}.{}, the oldest redkube's scripts work with",
+                    v.0, v.1, MIN_REDIS.0, MIN_REDIS.1
+                ),
+            )
+            .help(format!(
+                "the scripts need cluster-announce-hostname, hostnames in Sentinel and \
+                 CLIENT PAUSE WRITE (all from 7.0); use e.g. `{DEFAULT_IMAGE}`"
+            )),
+        ),
+        (Some("valkey"), _) => out.push(
+            Finding::warning(
+                at(),
+                "Valkey images are not yet proven by redkube's end-to-end tests",
+            )
+            .help("Valkey 7.2 and 8 speak the same protocol and config, but no test has run these manifests on it"),
+        ),
+        _ => {}
     }
 }
 
@@ -150,5 +203,21 @@ mod tests {
         assert!(parse_image("redis:latest").is_err());
         assert!(parse_image("redis@sha256:abc").is_err());
         assert!(parse_image("Redis:7").is_err());
+    }
+
+    #[test]
+    fn versions_from_tags() {
+        assert_eq!(tag_version("7.2.7-alpine"), Some((7, 2)));
+        assert_eq!(tag_version("6"), Some((6, 0)));
+        assert_eq!(tag_version("bookworm"), None);
+        let check = |r: &str| {
+            let mut out = Vec::new();
+            check_version(&parse_image(r).unwrap(), &mut out);
+            out.iter().map(|f| f.is_error()).collect::<Vec<_>>()
+        };
+        assert_eq!(check("redis:6.2.14"), [true]);
+        assert_eq!(check("docker.io/library/redis:7.0.15"), Vec::<bool>::new());
+        assert_eq!(check("valkey/valkey:8.0"), [false]);
+        assert_eq!(check("registry.local/team/cache:6.2"), Vec::<bool>::new());
     }
 }

@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use miette::NamedSource;
 
-use super::diagnostics::{
-    backticked, locate, path_at, suggestion, FieldPath, Finding, ProfileDiagnostic, ProfileErrors,
-    Seg,
-};
-use super::{resolve, Profile};
+use super::deserialize::deserialize;
+use super::diagnostics::{locate, FieldPath, Finding, ProfileDiagnostic, ProfileErrors};
+use super::resolve;
 use crate::model::Model;
 
 /// A profile that resolved, with the warnings found on the way.
@@ -58,45 +56,39 @@ pub fn load_str(file: &str, text: &str, env: EnvLookup<'_>) -> Result<Loaded, Pr
     // that very password must not print it.
     let source = Arc::new(NamedSource::new(file, mask_literal_password(&doc, text)));
 
-    let profile: Profile = match toml::from_str(text) {
-        Ok(p) => p,
-        Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            let message = e.message().trim().to_string();
-            let mut field = path_at(&doc, span.start);
-            // serde names the offending key for unknown and missing fields; the span alone
-            // points at the enclosing table.
-            if message.starts_with("missing field") || message.starts_with("unknown field") {
-                if let Some(name) = backticked(&message).next() {
-                    if !field.0.last().is_some_and(|s| *s == Seg::Key(name.into())) {
-                        field = field.key(name);
-                    }
-                }
-            }
-            let help = suggestion(&message).or_else(|| type_hint(&message));
-            let mut finding = Finding::error(field, message);
-            finding.help = help;
-            return Err(fail(vec![ProfileDiagnostic::new(&source, span, finding)]));
-        }
-    };
-
     let place = |f: Finding| {
         let span = locate(&doc, &f.path);
         ProfileDiagnostic::new(&source, span, f)
     };
-    match resolve(&profile, env) {
-        Ok(resolved) => Ok(Loaded {
-            model: resolved.model,
-            warnings: resolved.warnings.into_iter().map(place).collect(),
-        }),
-        Err(findings) => Err(fail(
-            findings
-                .into_iter()
-                .filter(Finding::is_error)
-                .map(place)
-                .collect(),
-        )),
+    let de = deserialize(text);
+    let mut errors: Vec<ProfileDiagnostic> = de
+        .errors
+        .into_iter()
+        .map(|(f, span)| match span {
+            Some(span) => ProfileDiagnostic::new(&source, span, f),
+            None => place(f),
+        })
+        .collect();
+    if let Some(profile) = de.profile {
+        match resolve(&profile, env) {
+            Ok(resolved) if errors.is_empty() => {
+                return Ok(Loaded {
+                    model: resolved.model,
+                    warnings: resolved.warnings.into_iter().map(place).collect(),
+                });
+            }
+            Ok(_) => {}
+            // A check on a repaired path would judge redkube's placeholder, not the file.
+            Err(findings) => errors.extend(
+                findings
+                    .into_iter()
+                    .filter(|f| f.is_error() && !de.repaired.iter().any(|r| f.path.starts_with(r)))
+                    .map(place),
+            ),
+        }
     }
+    errors.sort_by_key(|e| (e.line, e.column));
+    Err(fail(errors))
 }
 
 /// `text` with each character inside the quotes of `auth.password` replaced by a mask
@@ -194,21 +186,6 @@ fn key_on_line(text: &str, offset: usize) -> FieldPath {
         path = path.key(key);
     }
     path
-}
-
-/// A hint for serde's type errors, which say what they got but not how to write it.
-fn type_hint(message: &str) -> Option<String> {
-    if message.contains("expected u16") || message.contains("expected u32") {
-        Some("write a whole, non-negative number without quotes".into())
-    } else if message.contains("expected a string") || message.contains("expected string") {
-        Some("put the value in double quotes".into())
-    } else if message.contains("expected a boolean") {
-        Some("write `true` or `false` without quotes".into())
-    } else if message.starts_with("missing field") {
-        Some("add the field; `redkube init` prints a complete starter profile".into())
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! checks everything else and builds the model, or returns every finding.
 
 mod auth;
+mod deserialize;
 pub(crate) mod diagnostics;
 mod image;
 mod load;
@@ -29,7 +30,7 @@ pub use load::{load_bytes, load_file, load_str, process_env, EnvLookup, Loaded};
 pub use names::MAX_NAME_LEN;
 pub(crate) use storage::StorageKind;
 
-use crate::model::Model;
+use crate::model::{Model, Topology};
 use diagnostics::{FieldPath, Finding};
 
 /// A redkube profile: one Redis deployment.
@@ -151,7 +152,10 @@ pub(crate) fn resolve(p: &Profile, env: EnvLookup<'_>) -> Result<Resolved, Vec<F
     let resources = p.resources.resolve(&mut out);
     let service = p.service.resolve(&mut out);
     let network_policy = p.network_policy.resolve(&mut out);
-    let pod = p.pod.resolve(&mut out);
+    let pod = p.pod.resolve(
+        topology.as_ref().map(Topology::pre_listen_seconds),
+        &mut out,
+    );
     let names = names::resolve_names(p);
     let auth = p.auth.resolve(&names, env, &mut out);
 

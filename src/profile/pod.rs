@@ -1,10 +1,12 @@
 //! The pod: resources of the Redis container, grace and startup time, service account.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::diagnostics::{FieldPath, Finding};
-use super::names::is_object_name;
+use super::names::{check_metadata, is_object_name};
 use super::quantity::parse_k8s_quantity;
 use crate::model::{Amounts, PodSettings, Resources};
 
@@ -13,8 +15,17 @@ use crate::model::{Amounts, PodSettings, Resources};
 pub(crate) struct ResourcesProfile {
     pub(crate) requests: ResourceAmounts,
     /// Unset limits default to the requests (Guaranteed QoS: Redis is latency sensitive and must
-    /// not be the first to be evicted).
-    pub(crate) limits: Option<ResourceAmounts>,
+    /// not be the first to be evicted). `cpu` may be left out for a memory-only limit.
+    pub(crate) limits: Option<LimitAmounts>,
+}
+
+/// Limits: memory always (the kernel kills at it, so maxmemory is checked against it), CPU
+/// optional (without it Redis may burst, and checkov's CKV_K8S_11 flags the pod).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct LimitAmounts {
+    pub(crate) cpu: Option<String>,
+    pub(crate) memory: String,
 }
 
 impl Default for ResourcesProfile {
@@ -39,7 +50,9 @@ pub(crate) struct ResourceAmounts {
 impl ResourcesProfile {
     /// The memory limit as written (the requests' when no limits are set).
     pub(super) fn memory_limit(&self) -> &str {
-        &self.limits.as_ref().unwrap_or(&self.requests).memory
+        self.limits
+            .as_ref()
+            .map_or(&self.requests.memory, |l| &l.memory)
     }
 
     pub(super) fn resolve(&self, out: &mut Vec<Finding>) -> Option<Resources> {
@@ -52,9 +65,22 @@ impl ResourcesProfile {
                 requests,
             });
         };
-        let (lim_cpu, lim_mem) = check_both(limits, &at.clone().key("limits"), out);
-        let mut ok = true;
-        for (req, lim, field) in [(req_cpu, lim_cpu, "cpu"), (req_mem, lim_mem, "memory")] {
+        let lim_at = at.clone().key("limits");
+        let lim_cpu = limits
+            .cpu
+            .as_ref()
+            .map(|cpu| check_quantity(cpu, lim_at.clone().key("cpu"), "CPU amount", out));
+        let lim_mem = check_quantity(
+            &limits.memory,
+            lim_at.clone().key("memory"),
+            "memory amount",
+            out,
+        );
+        let mut ok = lim_cpu != Some(None) && lim_mem.is_some();
+        for (req, lim, field) in [
+            (req_cpu, lim_cpu.flatten(), "cpu"),
+            (req_mem, lim_mem, "memory"),
+        ] {
             if let (Some(req), Some(lim)) = (req, lim) {
                 if lim < req {
                     ok = false;
@@ -70,7 +96,10 @@ impl ResourcesProfile {
         }
         Some(Resources {
             requests: amounts(&self.requests, req_cpu.zip(req_mem))?,
-            limits: amounts(limits, lim_cpu.zip(lim_mem))?,
+            limits: Amounts {
+                cpu: limits.cpu.clone(),
+                memory: limits.memory.clone(),
+            },
         })
         .filter(|_| ok)
     }
@@ -78,7 +107,7 @@ impl ResourcesProfile {
 
 fn amounts(a: &ResourceAmounts, parsed: Option<(f64, f64)>) -> Option<Amounts> {
     parsed.map(|_| Amounts {
-        cpu: a.cpu.clone(),
+        cpu: Some(a.cpu.clone()),
         memory: a.memory.clone(),
     })
 }
@@ -130,30 +159,49 @@ pub(crate) struct PodProfile {
     /// Time for Redis to finish an AOF fsync / RDB save on SIGTERM.
     pub(crate) termination_grace_period_seconds: u32,
     /// How long a starting pod may take to answer PING at all (it tolerates LOADING afterwards).
-    pub(crate) startup_timeout_seconds: u32,
+    /// Default: 300, or longer when the start script's own waits need it.
+    pub(crate) startup_timeout_seconds: Option<u32>,
     /// Service account name (its token is never mounted).
     pub(crate) service_account_name: Option<String>,
+    /// Annotations on the pods only (the Redis pods and the Job's), beside the top-level
+    /// `annotations` that every object gets.
+    pub(crate) annotations: BTreeMap<String, String>,
+    /// Secrets with registry credentials for pulling the image.
+    pub(crate) image_pull_secrets: Vec<String>,
 }
 
 impl Default for PodProfile {
     fn default() -> Self {
         Self {
             termination_grace_period_seconds: 60,
-            startup_timeout_seconds: 300,
+            startup_timeout_seconds: None,
             service_account_name: None,
+            annotations: BTreeMap::new(),
+            image_pull_secrets: Vec::new(),
         }
     }
 }
 
 /// A day: no wait a profile sets may be longer.
 const MAX_SECONDS: u32 = 86_400;
+/// The startup budget when the profile sets none and the scripts need less.
+const DEFAULT_STARTUP_SECONDS: u32 = 300;
+/// Time Redis needs after the start script's waits, before it answers PING (a fork, a load).
+const STARTUP_MARGIN_SECONDS: u32 = 30;
 
 impl PodProfile {
-    pub(super) fn resolve(&self, out: &mut Vec<Finding>) -> PodSettings {
+    /// `pre_listen_seconds`: the longest the start script may wait before Redis listens (see
+    /// `model::timing`), when the topology resolved; the startup probe must outlast it.
+    pub(super) fn resolve(
+        &self,
+        pre_listen_seconds: Option<(u32, &'static str)>,
+        out: &mut Vec<Finding>,
+    ) -> PodSettings {
         let path = FieldPath::parse;
-        if self.termination_grace_period_seconds > MAX_SECONDS
-            || self.startup_timeout_seconds > MAX_SECONDS
-        {
+        let startup = self
+            .startup_timeout_seconds
+            .unwrap_or(DEFAULT_STARTUP_SECONDS);
+        if self.termination_grace_period_seconds > MAX_SECONDS || startup > MAX_SECONDS {
             let field = if self.termination_grace_period_seconds > MAX_SECONDS {
                 "pod.termination-grace-period-seconds"
             } else {
@@ -172,7 +220,7 @@ impl PodProfile {
                 .help("Redis flushes the AOF and may save an RDB on SIGTERM; 60 is a safe default"),
             );
         }
-        if self.startup_timeout_seconds < 30 {
+        if startup < 30 {
             out.push(
                 Finding::error(
                     path("pod.startup-timeout-seconds"),
@@ -181,6 +229,27 @@ impl PodProfile {
                 .help("the start script waits for peers to resolve before Redis listens"),
             );
         }
+        let needed = pre_listen_seconds.map(|(wait, why)| (wait + STARTUP_MARGIN_SECONDS, why));
+        let startup = match (self.startup_timeout_seconds, needed) {
+            (Some(set), Some((needed, why))) if set < needed => {
+                out.push(
+                    Finding::error(
+                        path("pod.startup-timeout-seconds"),
+                        format!(
+                            "{set} s is shorter than the start script may wait before Redis \
+                             listens ({why}) plus {STARTUP_MARGIN_SECONDS} s: {needed} s"
+                        ),
+                    )
+                    .help(format!(
+                        "the startup probe would kill a pod that is waiting on purpose; set at \
+                         least {needed}, or leave it unset to have it derived"
+                    )),
+                );
+                set
+            }
+            (None, Some((needed, _))) => startup.max(needed),
+            _ => startup,
+        };
         if let Some(sa) = &self.service_account_name {
             if !is_object_name(sa) {
                 out.push(
@@ -192,9 +261,25 @@ impl PodProfile {
                 );
             }
         }
+        check_metadata(&path("pod.annotations"), &self.annotations, false, out);
+        for (i, name) in self.image_pull_secrets.iter().enumerate() {
+            if !is_object_name(name) {
+                out.push(
+                    Finding::error(
+                        path("pod.image-pull-secrets").index(i),
+                        format!("`{name}` is not a Secret name"),
+                    )
+                    .help(
+                        "a Secret name is a DNS subdomain: lower-case letters, digits, `-` and `.`",
+                    ),
+                );
+            }
+        }
         PodSettings {
+            annotations: self.annotations.clone(),
+            image_pull_secrets: self.image_pull_secrets.clone(),
             termination_grace_period_seconds: self.termination_grace_period_seconds,
-            startup_timeout_seconds: self.startup_timeout_seconds,
+            startup_timeout_seconds: startup,
             service_account_name: self.service_account_name.clone(),
         }
     }

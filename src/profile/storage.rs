@@ -199,7 +199,8 @@ impl StorageProfile {
                 out.push(
                     Finding::warning(
                         path("storage.kind"),
-                        "ephemeral storage: data is lost whenever a pod restarts",
+                        "ephemeral storage: the data lives as long as the pod; it survives a \
+                         container restart, not the pod's deletion, eviction or move to another node",
                     )
                     .help("fine for a cache; use `claim` or `nfs` for data you keep"),
                 );

@@ -197,6 +197,18 @@ impl SentinelProfile {
         let before = out.len();
         self.check_counts(out);
         let n = self.redis_pods;
+        if self.quorum == Some(1) && n > 1 {
+            out.push(
+                Finding::warning(
+                    path("sentinel.quorum"),
+                    "quorum 1: one Sentinel that loses sight of the master is enough to declare it down",
+                )
+                .help(format!(
+                    "a single partitioned Sentinel then starts failover elections; leave quorum unset for a majority ({})",
+                    n / 2 + 1
+                )),
+            );
+        }
         if let Some(q) = self.quorum {
             if q == 0 || q > n {
                 out.push(
@@ -228,13 +240,19 @@ impl SentinelProfile {
         }
         self.check_timing(out);
         if self.port == 0 || self.port == redis_port {
-            out.push(
-                Finding::error(
-                    path("sentinel.port"),
-                    format!("port {} clashes or is invalid", self.port),
+            let free = if redis_port == 26379 { 26380 } else { 26379 };
+            let (message, help) = if self.port == 0 {
+                (
+                    "port 0 is not a port".to_string(),
+                    format!("use e.g. {free}"),
                 )
-                .help("use the default 26379"),
-            );
+            } else {
+                (
+                    format!("port {} is also the Redis port", self.port),
+                    format!("the Sentinel listens beside Redis in every pod: use another port, e.g. {free}"),
+                )
+            };
+            out.push(Finding::error(path("sentinel.port"), message).help(help));
         }
         let resources = check_amounts(&self.resources, &path("sentinel.resources"), out);
         let resources = resources.filter(|_| no_new_errors(out, before))?;
@@ -287,12 +305,20 @@ impl SentinelProfile {
             } else {
                 "sentinel.redis-pods"
             };
-            out.push(
-                Finding::error(
-                    path(field),
-                    format!("{n} Sentinels (one per Redis pod) cannot keep a majority after losing one"),
+            let message = if n < 3 {
+                format!("{n} Sentinels (one per Redis pod) cannot keep a majority after losing one")
+            } else {
+                // An even count costs a pod without surviving more failures.
+                format!(
+                    "{n} Sentinels (one per Redis pod) survive no more failures than {}: a failover \
+                     needs a majority, {} of {n}",
+                    n - 1,
+                    n / 2 + 1
                 )
-                .help("use an odd number of at least 3, or set `accept-fewer-sentinels = true` to accept the risk"),
+            };
+            out.push(
+                Finding::error(path(field), message)
+                    .help("use an odd number of at least 3, or set `accept-fewer-sentinels = true` to accept the risk"),
             );
         }
     }

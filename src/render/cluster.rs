@@ -17,7 +17,7 @@ use super::mode::Mode;
 use super::networkpolicy::deny_all_ingress;
 use super::pod::{self, CONFIG_VOLUME, SECRET_VOLUME, TMP_VOLUME};
 use super::services::{self, CONTAINER_PORT};
-use crate::model::{paths, ClusterTopology, Component, Model};
+use crate::model::{paths, Amounts, ClusterTopology, Component, Model};
 use crate::templates::{self, ClusterContext, Script, TemplateError};
 
 const BUS_PORT_NAME: &str = "tcp-bus";
@@ -86,6 +86,10 @@ impl Mode for ClusterMode<'_> {
     fn jobs(&self, m: &Model, config: &ConfigMap) -> Vec<Job> {
         vec![bootstrap_job(m, self.0, config)]
     }
+
+    fn job_component(&self) -> Option<Component> {
+        Some(Component::Bootstrap)
+    }
 }
 
 fn bootstrap_job(m: &Model, c: &ClusterTopology, config: &ConfigMap) -> Job {
@@ -106,6 +110,13 @@ fn bootstrap_job(m: &Model, c: &ClusterTopology, config: &ConfigMap) -> Job {
     }
 }
 
+fn amounts(cpu: &str, memory: &str) -> Amounts {
+    Amounts {
+        cpu: Some(cpu.into()),
+        memory: memory.into(),
+    }
+}
+
 fn job_spec(m: &Model, c: &ClusterTopology) -> JobSpec {
     JobSpec {
         backoff_limit: Some(3),
@@ -117,7 +128,7 @@ fn job_spec(m: &Model, c: &ClusterTopology) -> JobSpec {
             metadata: Some(meta::pod_template(
                 m,
                 Component::Bootstrap,
-                m.annotations.clone(),
+                Default::default(),
             )),
             spec: Some(PodSpec {
                 restart_policy: Some("Never".into()),
@@ -132,14 +143,8 @@ fn job_spec(m: &Model, c: &ClusterTopology) -> JobSpec {
                     command: Some(Script::ClusterBootstrap.command()),
                     env: Some(vec![pod::field_env("POD_NAMESPACE", "metadata.namespace")]),
                     resources: Some(pod::resources(
-                        &crate::model::Amounts {
-                            cpu: "50m".into(),
-                            memory: "64Mi".into(),
-                        },
-                        &crate::model::Amounts {
-                            cpu: "200m".into(),
-                            memory: "64Mi".into(),
-                        },
+                        &amounts("50m", "64Mi"),
+                        &amounts("200m", "64Mi"),
                     )),
                     security_context: Some(pod::container_security_context()),
                     volume_mounts: Some(vec![
@@ -154,7 +159,7 @@ fn job_spec(m: &Model, c: &ClusterTopology) -> JobSpec {
                     pod::secret_volume(m),
                     pod::empty_dir(TMP_VOLUME, false, "16Mi"),
                 ]),
-                ..PodSpec::default()
+                ..pod::shared_spec(m)
             }),
         },
         ..JobSpec::default()

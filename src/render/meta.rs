@@ -24,12 +24,16 @@ pub(super) fn cluster_wide(m: &Model, name: &str, component: Component) -> Objec
     }
 }
 
-/// Metadata of a pod template: labels and annotations, no name.
+/// Metadata of a pod template: labels, the release's and the pod-only annotations, and
+/// `extra` annotations; no name.
 pub(super) fn pod_template(
     m: &Model,
     component: Component,
-    annotations: BTreeMap<String, String>,
+    extra: BTreeMap<String, String>,
 ) -> ObjectMeta {
+    let mut annotations = m.annotations.clone();
+    annotations.extend(m.pod.annotations.clone());
+    annotations.extend(extra);
     ObjectMeta {
         labels: Some(m.labels.full(component)),
         annotations: non_empty(annotations),

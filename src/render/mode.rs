@@ -7,7 +7,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use super::cluster::ClusterMode;
 use super::sentinel::SentinelMode;
-use crate::model::{Model, Topology};
+use crate::model::{Component, Model, Topology};
 use crate::templates::{Script, TemplateError};
 
 pub(super) trait Mode {
@@ -34,6 +34,8 @@ pub(super) trait Mode {
     fn extra_network_policies(&self, m: &Model) -> Vec<NetworkPolicy>;
     /// Jobs the release runs (after the pods, in the last file).
     fn jobs(&self, m: &Model, config: &ConfigMap) -> Vec<Job>;
+    /// The component of those Jobs' pods, which reach Redis as clients.
+    fn job_component(&self) -> Option<Component>;
 }
 
 pub(super) fn of(m: &Model) -> Box<dyn Mode + '_> {

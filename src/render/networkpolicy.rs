@@ -60,7 +60,12 @@ pub(super) fn network_policies(m: &Model, mode: &dyn Mode) -> Vec<NetworkPolicy>
             ports: Some(client_ports),
         }
     } else {
-        let mut from = vec![pods(m.labels.selector(Component::Bootstrap))];
+        // The release's Jobs (the cluster's bootstrap) are clients too; Sentinel mode has none.
+        let mut from: Vec<_> = mode
+            .job_component()
+            .map(|c| pods(m.labels.selector(c)))
+            .into_iter()
+            .collect();
         if np.clients.is_empty() {
             // Every pod in the release's namespace.
             from.push(NetworkPolicyPeer {

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapVolumeSource, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, KeyToPath, ObjectFieldSelector, PodSecurityContext, Probe, ResourceRequirements,
-    SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    ExecAction, KeyToPath, LocalObjectReference, ObjectFieldSelector, PodSecurityContext, PodSpec,
+    Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext, Toleration,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
+use super::meta::non_empty;
 use crate::model::{paths, Amounts, Model, RUN_AS_ID};
 use crate::templates::{ProbeMode, Script};
 
@@ -123,15 +125,47 @@ pub(super) fn field_env(name: &str, field_path: &str) -> EnvVar {
 
 pub(super) fn resources(requests: &Amounts, limits: &Amounts) -> ResourceRequirements {
     let amounts = |a: &Amounts| {
-        BTreeMap::from([
-            ("cpu".to_string(), Quantity(a.cpu.clone())),
-            ("memory".to_string(), Quantity(a.memory.clone())),
-        ])
+        let mut m = BTreeMap::from([("memory".to_string(), Quantity(a.memory.clone()))]);
+        if let Some(cpu) = &a.cpu {
+            m.insert("cpu".to_string(), Quantity(cpu.clone()));
+        }
+        m
     };
     ResourceRequirements {
         requests: Some(amounts(requests)),
         limits: Some(amounts(limits)),
         ..ResourceRequirements::default()
+    }
+}
+
+/// What every pod of the release shares, the Job's too: where it may run (node selector,
+/// tolerations, priority class: on a pool of tainted nodes only, a pod without them stays
+/// Pending) and the registry credentials to pull the image.
+pub(super) fn shared_spec(m: &Model) -> PodSpec {
+    let s = &m.scheduling;
+    PodSpec {
+        node_selector: non_empty(s.node_selector.clone()),
+        tolerations: (!s.tolerations.is_empty())
+            .then(|| s.tolerations.iter().map(toleration).collect()),
+        priority_class_name: s.priority_class_name.clone(),
+        image_pull_secrets: (!m.pod.image_pull_secrets.is_empty()).then(|| {
+            m.pod
+                .image_pull_secrets
+                .iter()
+                .map(|name| LocalObjectReference { name: name.clone() })
+                .collect()
+        }),
+        ..PodSpec::default()
+    }
+}
+
+fn toleration(t: &crate::model::Toleration) -> Toleration {
+    Toleration {
+        key: t.key.clone(),
+        operator: Some(t.operator.into()),
+        value: t.value.clone(),
+        effect: t.effect.map(Into::into),
+        toleration_seconds: t.toleration_seconds,
     }
 }
 

@@ -11,7 +11,7 @@ use super::mode::Mode;
 use super::pod::{self, TMP_VOLUME};
 use super::services::{self, CONTAINER_PORT};
 use super::statefulset::data_mounts;
-use crate::model::{paths, Model, SentinelTopology};
+use crate::model::{paths, Component, Model, SentinelTopology};
 use crate::templates::{self, ProbeMode, Script, SentinelContext, TemplateError};
 
 const SENTINEL_PORT_NAME: &str = "tcp-sentinel";
@@ -99,6 +99,10 @@ impl Mode for SentinelMode<'_> {
     /// No bootstrap: each pod asks the Sentinels whom to follow.
     fn jobs(&self, _: &Model, _: &ConfigMap) -> Vec<Job> {
         Vec::new()
+    }
+
+    fn job_component(&self) -> Option<Component> {
+        None
     }
 }
 

@@ -8,24 +8,24 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Container, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSpec, PodTemplateSpec, Toleration, TopologySpreadConstraint, Volume,
+    PodAntiAffinity, PodSpec, PodTemplateSpec, TopologySpreadConstraint, Volume,
     VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::meta::{self, non_empty};
+use super::meta;
 use super::mode::Mode;
 use super::pod::{self, CONFIG_VOLUME, RUNTIME_VOLUME, SECRET_VOLUME, TMP_VOLUME};
-use crate::model::{self, paths, AntiAffinity, Component, Model, Storage};
+use crate::model::{paths, AntiAffinity, Component, Model, Storage};
 use crate::templates::ProbeMode;
 
 /// Annotation carrying the ConfigMap's content hash (see `configmap::content_hash`).
 const CONFIG_HASH_ANNOTATION: &str = "redkube.io/config-hash";
 
 pub(super) fn statefulset(m: &Model, mode: &dyn Mode, config_hash: &str) -> StatefulSet {
-    let mut template_annotations = m.annotations.clone();
-    template_annotations.insert(CONFIG_HASH_ANNOTATION.into(), config_hash.into());
+    let template_annotations =
+        std::collections::BTreeMap::from([(CONFIG_HASH_ANNOTATION.into(), config_hash.into())]);
     StatefulSet {
         metadata: meta::namespaced(m, &m.names.statefulset, Component::Redis),
         spec: Some(StatefulSetSpec {
@@ -77,13 +77,9 @@ fn pod_spec(m: &Model, mode: &dyn Mode) -> PodSpec {
                 ..TopologySpreadConstraint::default()
             }]
         }),
-        node_selector: non_empty(s.node_selector.clone()),
-        tolerations: (!s.tolerations.is_empty())
-            .then(|| s.tolerations.iter().map(toleration).collect()),
-        priority_class_name: s.priority_class_name.clone(),
         containers,
         volumes: Some(volumes(m)),
-        ..PodSpec::default()
+        ..pod::shared_spec(m)
     }
 }
 
@@ -112,16 +108,6 @@ fn affinity(m: &Model) -> Option<Affinity> {
         pod_anti_affinity: Some(anti),
         ..Affinity::default()
     })
-}
-
-fn toleration(t: &model::Toleration) -> Toleration {
-    Toleration {
-        key: t.key.clone(),
-        operator: Some(t.operator.into()),
-        value: t.value.clone(),
-        effect: t.effect.map(Into::into),
-        toleration_seconds: t.toleration_seconds,
-    }
 }
 
 /// Mounts every Redis-image container of the pod has: config, Secret, data, scratch.

@@ -1,0 +1,83 @@
+//! Rules a render keeps, checked on the parsed documents: what the snapshots pin byte by byte
+//! is asserted here by meaning, so a change that breaks a rule fails with its name.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn docs(path: &str) -> Vec<Value> {
+    let stream = render_file(&root().join(path));
+    documents(&stream)
+        .into_iter()
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .collect()
+}
+
+fn kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+#[test]
+fn the_bootstrap_job_is_scheduled_like_the_redis_pods() {
+    let docs = docs("tests/fixtures/snapshot-cluster-rdb-hard.toml");
+    let sts = &kind(&docs, "StatefulSet")[0]["spec"]["template"]["spec"];
+    let job = &kind(&docs, "Job")[0]["spec"]["template"]["spec"];
+    for field in ["nodeSelector", "tolerations", "priorityClassName"] {
+        assert!(!sts[field].is_null(), "the fixture sets {field}");
+        assert_eq!(job[field], sts[field], "{field}");
+    }
+}
+
+#[test]
+fn sentinel_mode_admits_no_bootstrap_pods() {
+    for profile in ["profiles/sentinel.toml", "profiles/sentinel-cache.toml"] {
+        let docs = docs(profile);
+        for np in kind(&docs, "NetworkPolicy") {
+            let text = serde_json::to_string(np).unwrap();
+            assert!(!text.contains("bootstrap"), "{profile}: {text}");
+        }
+    }
+    // Cluster mode still admits its bootstrap Job as a client.
+    let docs = docs("profiles/cluster-nfs.toml");
+    let text = serde_json::to_string(&kind(&docs, "NetworkPolicy")).unwrap();
+    assert!(text.contains("\"app.kubernetes.io/component\":\"bootstrap\""));
+}
+
+#[test]
+fn a_memory_only_limit_renders_no_cpu_limit() {
+    let docs = docs("tests/fixtures/memory-only-limits.toml");
+    let redis = &kind(&docs, "StatefulSet")[0]["spec"]["template"]["spec"]["containers"][0];
+    let limits = &redis["resources"]["limits"];
+    assert_eq!(limits["memory"], "512Mi");
+    assert!(limits["cpu"].is_null(), "{limits}");
+    assert_eq!(redis["resources"]["requests"]["cpu"], "250m");
+}
+
+#[test]
+fn pod_annotations_and_pull_secrets_reach_every_pod_only() {
+    let docs = docs("tests/fixtures/snapshot-cluster-rdb-hard.toml");
+    for (kind_name, pod) in [
+        (
+            "StatefulSet",
+            &kind(&docs, "StatefulSet")[0]["spec"]["template"],
+        ),
+        ("Job", &kind(&docs, "Job")[0]["spec"]["template"]),
+    ] {
+        assert_eq!(
+            pod["metadata"]["annotations"]["example.com/scrape"], "false",
+            "{kind_name}"
+        );
+        assert_eq!(
+            pod["spec"]["imagePullSecrets"][0]["name"], "regcred",
+            "{kind_name}"
+        );
+    }
+    for doc in &docs {
+        assert!(
+            doc["metadata"]["annotations"]["example.com/scrape"].is_null(),
+            "pod-only annotation on {}",
+            doc["kind"]
+        );
+    }
+}
