@@ -422,3 +422,113 @@ fn a_planted_symlink_is_refused_and_not_followed() {
         .file_type()
         .is_symlink());
 }
+
+fn redkube_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redkube"))
+        .args(args)
+        .env("REDIS_PASSWORD", TEST_PASSWORD)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn render_dash_reads_the_profile_from_stdin() {
+    let text = std::fs::read_to_string(root().join("profiles/cluster-nfs.toml")).unwrap();
+    let out = redkube_stdin(&["render", "-"], &text);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        render_file(&root().join("profiles/cluster-nfs.toml"))
+    );
+    let bad = redkube_stdin(&["validate", "-"], "mode = \"cluster\"\n");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("<stdin>:"), "{}", stderr(&bad));
+}
+
+#[test]
+fn strict_turns_warnings_into_errors_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("deploy");
+    // cluster-storageclass warns about its literal password.
+    let p = profile("cluster-storageclass.toml");
+    let out = redkube(&["render", &p, "--strict", "-o", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--strict"));
+    assert!(!out_dir.exists());
+    assert_eq!(
+        redkube(&["validate", "--strict", &p]).status.code(),
+        Some(1)
+    );
+    assert_eq!(redkube(&["validate", &p]).status.code(), Some(0));
+}
+
+#[test]
+fn validate_without_secrets_needs_no_password_variable() {
+    let p = profile("cluster-cache.toml");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_redkube"))
+            .args(args)
+            .env_remove("REDIS_PASSWORD")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&["validate", &p]).status.code(), Some(1));
+    let out = run(&["validate", "--no-secrets", &p]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("password-env variables not read"));
+}
+
+#[test]
+fn output_to_a_file_is_refused_and_an_unchanged_folder_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deploy.yaml");
+    std::fs::write(&file, "mine").unwrap();
+    let out = redkube(&[
+        "render",
+        &profile("cluster-nfs.toml"),
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is a file"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+
+    let out_dir = dir.path().join("deploy");
+    let render = |p: &str| redkube(&["render", &profile(p), "-o", out_dir.to_str().unwrap()]);
+    assert!(render("cluster-nfs.toml").status.success());
+    let mtime = |f: &str| {
+        std::fs::metadata(out_dir.join(f))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let before = mtime("statefulset.yaml");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let again = render("cluster-nfs.toml");
+    assert!(
+        stderr(&again).contains("0 file(s) written"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(mtime("statefulset.yaml"), before);
+    // Leaving NFS removes pv.yaml, and the summary says so.
+    let moved = render("cluster-cache.toml");
+    assert!(
+        stderr(&moved).contains("removed pv.yaml"),
+        "{}",
+        stderr(&moved)
+    );
+}
