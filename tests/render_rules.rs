@@ -81,3 +81,29 @@ fn pod_annotations_and_pull_secrets_reach_every_pod_only() {
         );
     }
 }
+
+fn redis_conf(docs: &[Value]) -> String {
+    kind(docs, "ConfigMap")[0]["data"]["redis.conf"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_sentinel_master_needs_a_replica_to_acknowledge_writes_by_default() {
+    let conf = redis_conf(&docs("profiles/sentinel.toml"));
+    assert!(conf.contains("\nmin-replicas-to-write 1\n"), "{conf}");
+    assert!(conf.contains("\nmin-replicas-max-lag 10\n"), "{conf}");
+    // Cluster mode leaves it to extra-config (a shard's master has its own replicas).
+    let conf = redis_conf(&docs("profiles/cluster-nfs.toml"));
+    assert!(!conf.contains("min-replicas"), "{conf}");
+}
+
+#[test]
+fn min_replicas_to_write_0_turns_it_off() {
+    let text = std::fs::read_to_string(root().join("profiles/sentinel.toml"))
+        .unwrap()
+        .replace("[sentinel]\n", "[sentinel]\nmin-replicas-to-write = 0\n");
+    let stream = render_text("off.toml", &text);
+    assert!(!stream.contains("min-replicas"));
+}

@@ -78,6 +78,9 @@ pub(crate) struct SentinelTopology {
     pub(crate) down_after_ms: u32,
     pub(crate) failover_timeout_ms: u32,
     pub(crate) parallel_syncs: u32,
+    /// `min-replicas-to-write` (0: off) and `min-replicas-max-lag`.
+    pub(crate) min_replicas_to_write: u32,
+    pub(crate) min_replicas_max_lag_seconds: u32,
     pub(crate) port: u16,
     pub(crate) resources: Amounts,
     pub(crate) timing: SentinelTiming,

@@ -57,6 +57,13 @@ pub(crate) struct SentinelProfile {
     pub(crate) down_after_ms: u32,
     pub(crate) failover_timeout_ms: u32,
     pub(crate) parallel_syncs: u32,
+    /// A master accepts writes only while this many replicas are connected and at most
+    /// `min-replicas-max-lag-seconds` behind (Redis's `min-replicas-to-write`), so a master cut
+    /// off from its replicas stops acknowledging writes the failover would discard. 0 turns it
+    /// off. The price: with fewer healthy replicas, writes fail until one is back.
+    pub(crate) min_replicas_to_write: u32,
+    /// How far behind (seconds since its last ack) a replica may be and still count.
+    pub(crate) min_replicas_max_lag_seconds: u32,
     /// The Sentinel port.
     pub(crate) port: u16,
     /// Resources of each Sentinel container.
@@ -74,6 +81,8 @@ impl Default for SentinelProfile {
             down_after_ms: 5000,
             failover_timeout_ms: 60000,
             parallel_syncs: 1,
+            min_replicas_to_write: 1,
+            min_replicas_max_lag_seconds: 10,
             port: 26379,
             resources: ResourceAmounts {
                 cpu: "100m".into(),
@@ -239,6 +248,7 @@ impl SentinelProfile {
             );
         }
         self.check_timing(out);
+        self.check_min_replicas(out);
         if self.port == 0 || self.port == redis_port {
             let free = if redis_port == 26379 { 26380 } else { 26379 };
             let (message, help) = if self.port == 0 {
@@ -263,6 +273,8 @@ impl SentinelProfile {
             down_after_ms: self.down_after_ms,
             failover_timeout_ms: self.failover_timeout_ms,
             parallel_syncs: self.parallel_syncs,
+            min_replicas_to_write: self.min_replicas_to_write,
+            min_replicas_max_lag_seconds: self.min_replicas_max_lag_seconds,
             port: self.port,
             resources,
             timing: SentinelTiming::new(
@@ -319,6 +331,39 @@ impl SentinelProfile {
             out.push(
                 Finding::error(path(field), message)
                     .help("use an odd number of at least 3, or set `accept-fewer-sentinels = true` to accept the risk"),
+            );
+        }
+    }
+
+    fn check_min_replicas(&self, out: &mut Vec<Finding>) {
+        let replicas = self.redis_pods.saturating_sub(1);
+        let want = self.min_replicas_to_write;
+        if want > replicas {
+            out.push(
+                Finding::error(
+                    path("sentinel.min-replicas-to-write"),
+                    format!("{want} replicas to write, but there are only {replicas}"),
+                )
+                .help(format!(
+                    "the master would refuse every write; use at most {replicas} (1 is usual), or 0 to turn it off"
+                )),
+            );
+        } else if want == replicas && replicas > 1 {
+            out.push(
+                Finding::warning(
+                    path("sentinel.min-replicas-to-write"),
+                    format!("{want} replicas to write is every replica: one replica down stops all writes"),
+                )
+                .help("1 is usual: it stops a partitioned master, and tolerates a replica's restart"),
+            );
+        }
+        if want > 0 && !(1..=3600).contains(&self.min_replicas_max_lag_seconds) {
+            out.push(
+                Finding::error(
+                    path("sentinel.min-replicas-max-lag-seconds"),
+                    format!("{} s is outside 1-3600", self.min_replicas_max_lag_seconds),
+                )
+                .help("replicas ack every second; 10 is the Redis default"),
             );
         }
     }

@@ -109,6 +109,8 @@ pub(crate) struct SentinelContext<'a> {
     down_after_ms: u32,
     failover_timeout_ms: u32,
     parallel_syncs: u32,
+    min_replicas_to_write: u32,
+    min_replicas_max_lag_seconds: u32,
     probe_sentinel: &'static str,
     #[serde(flatten)]
     timing: &'a SentinelTiming,
@@ -124,6 +126,8 @@ impl<'a> SentinelContext<'a> {
             down_after_ms: s.down_after_ms,
             failover_timeout_ms: s.failover_timeout_ms,
             parallel_syncs: s.parallel_syncs,
+            min_replicas_to_write: s.min_replicas_to_write,
+            min_replicas_max_lag_seconds: s.min_replicas_max_lag_seconds,
             probe_sentinel: ProbeMode::Sentinel.as_str(),
             timing: &s.timing,
         }
