@@ -107,3 +107,19 @@ fn min_replicas_to_write_0_turns_it_off() {
     let stream = render_text("off.toml", &text);
     assert!(!stream.contains("min-replicas"));
 }
+
+#[test]
+fn ip_block_clients_and_load_balancer_settings_are_rendered() {
+    let docs = docs("tests/fixtures/snapshot-cluster-rdb-hard.toml");
+    let client = kind(&docs, "Service")
+        .into_iter()
+        .find(|s| s["spec"]["type"] == "LoadBalancer")
+        .unwrap();
+    assert_eq!(client["spec"]["loadBalancerSourceRanges"][0], "10.0.0.0/8");
+    assert_eq!(client["spec"]["externalTrafficPolicy"], "Local");
+    let np = serde_json::to_string(&kind(&docs, "NetworkPolicy")[0]).unwrap();
+    assert!(
+        np.contains(r#""ipBlock":{"cidr":"10.0.0.0/8","except":["10.1.0.0/16"]}"#),
+        "{np}"
+    );
+}

@@ -224,6 +224,8 @@ pub(crate) struct ClientService {
     pub(crate) external: bool,
     pub(crate) annotations: BTreeMap<String, String>,
     pub(crate) node_port: Option<u16>,
+    pub(crate) load_balancer_source_ranges: Vec<String>,
+    pub(crate) external_traffic_policy: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -233,10 +235,16 @@ pub(crate) struct NetworkPolicy {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct ClientSelector {
-    pub(crate) pod_labels: BTreeMap<String, String>,
-    /// `None`: the release's namespace only.
-    pub(crate) namespace_labels: Option<BTreeMap<String, String>>,
+pub(crate) enum ClientSelector {
+    Pods {
+        pod_labels: BTreeMap<String, String>,
+        /// `None`: the release's namespace only.
+        namespace_labels: Option<BTreeMap<String, String>>,
+    },
+    IpBlock {
+        cidr: String,
+        except: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -150,8 +150,8 @@ pub(crate) fn resolve(p: &Profile, env: EnvLookup<'_>) -> Result<Resolved, Vec<F
     );
     let scheduling = p.scheduling.resolve(&mut out);
     let resources = p.resources.resolve(&mut out);
-    let service = p.service.resolve(&mut out);
-    let network_policy = p.network_policy.resolve(&mut out);
+    let service = p.service.resolve(p.mode == Mode::Sentinel, &mut out);
+    let network_policy = p.network_policy.resolve(service.external, &mut out);
     let pod = p.pod.resolve(
         topology.as_ref().map(Topology::pre_listen_seconds),
         &mut out,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    IPBlock, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta;
 use super::mode::Mode;
-use crate::model::{Component, Model};
+use crate::model::{ClientSelector, Component, Model};
 
 fn tcp(port: u16) -> NetworkPolicyPort {
     NetworkPolicyPort {
@@ -40,6 +40,32 @@ pub(super) fn deny_all_ingress(m: &Model, name: &str, component: Component) -> N
             ingress: None,
             ..NetworkPolicySpec::default()
         }),
+    }
+}
+
+fn client_peer(c: &ClientSelector) -> NetworkPolicyPeer {
+    match c {
+        ClientSelector::Pods {
+            pod_labels,
+            namespace_labels,
+        } => NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector {
+                match_labels: meta::non_empty(pod_labels.clone()),
+                ..LabelSelector::default()
+            }),
+            namespace_selector: namespace_labels.as_ref().map(|ns| LabelSelector {
+                match_labels: meta::non_empty(ns.clone()),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        },
+        ClientSelector::IpBlock { cidr, except } => NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: cidr.clone(),
+                except: (!except.is_empty()).then(|| except.clone()),
+            }),
+            ..NetworkPolicyPeer::default()
+        },
     }
 }
 
@@ -73,17 +99,7 @@ pub(super) fn network_policies(m: &Model, mode: &dyn Mode) -> Vec<NetworkPolicy>
                 ..NetworkPolicyPeer::default()
             });
         }
-        from.extend(np.clients.iter().map(|c| NetworkPolicyPeer {
-            pod_selector: Some(LabelSelector {
-                match_labels: meta::non_empty(c.pod_labels.clone()),
-                ..LabelSelector::default()
-            }),
-            namespace_selector: c.namespace_labels.as_ref().map(|ns| LabelSelector {
-                match_labels: meta::non_empty(ns.clone()),
-                ..LabelSelector::default()
-            }),
-            ..NetworkPolicyPeer::default()
-        }));
+        from.extend(np.clients.iter().map(client_peer));
         NetworkPolicyIngressRule {
             from: Some(from),
             ports: Some(client_ports),

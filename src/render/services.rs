@@ -53,6 +53,9 @@ pub(super) fn services(m: &Model, mode: &dyn Mode) -> Vec<Service> {
             type_: Some(m.service.type_.into()),
             selector: Some(m.labels.selector(Component::Redis)),
             ports: Some(vec![client_port]),
+            load_balancer_source_ranges: (!m.service.load_balancer_source_ranges.is_empty())
+                .then(|| m.service.load_balancer_source_ranges.clone()),
+            external_traffic_policy: m.service.external_traffic_policy.map(Into::into),
             ..ServiceSpec::default()
         }),
         ..Service::default()
