@@ -123,3 +123,20 @@ fn ip_block_clients_and_load_balancer_settings_are_rendered() {
         "{np}"
     );
 }
+
+#[test]
+fn a_long_image_reference_stays_on_one_line() {
+    let image = format!(
+        "registry.example.internal:5000/platform/team-caches/redis:7.2.7@sha256:{}",
+        "0123456789abcdef".repeat(4)
+    );
+    let text = std::fs::read_to_string(root().join("profiles/cluster-nfs.toml"))
+        .unwrap()
+        .replace(
+            "[cluster]",
+            &format!("[image]\nreference = \"{image}\"\n\n[cluster]"),
+        );
+    let stream = render_text("long.toml", &text);
+    assert!(stream.contains(&format!("image: {image}\n")), "folded");
+    assert!(!stream.contains(">-"));
+}

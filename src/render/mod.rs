@@ -151,8 +151,12 @@ where
 /// Append one object as a YAML document, `---` first, straight into `out`.
 fn write_document<T: Serialize>(out: &mut String, object: &T) {
     out.push_str("---\n");
+    // A long single-line string (an image reference with a registry and a digest) stays one
+    // plain scalar: folded (`>-`) it reads as two lines, and grep and reviewers miss it.
+    // Multi-line strings (the scripts) are still literal blocks.
+    let options = serde_saphyr::ser_options! { folded_wrap_chars: usize::MAX };
     // Typed Kubernetes objects hold only strings, numbers, maps and lists: serde-saphyr has
     // no way to fail on them, and a failure would be a bug in that crate, not an input.
-    serde_saphyr::to_fmt_writer(out, object)
+    serde_saphyr::to_fmt_writer_with_options(out, object, options)
         .unwrap_or_else(|e| panic!("a typed Kubernetes object failed to serialize: {e}"));
 }
