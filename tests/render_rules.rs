@@ -133,8 +133,8 @@ fn a_long_image_reference_stays_on_one_line() {
     let text = std::fs::read_to_string(root().join("profiles/cluster-nfs.toml"))
         .unwrap()
         .replace(
-            "[cluster]",
-            &format!("[image]\nreference = \"{image}\"\n\n[cluster]"),
+            "reference = \"redis:7.2.7\"",
+            &format!("reference = \"{image}\""),
         );
     let stream = render_text("long.toml", &text);
     assert!(stream.contains(&format!("image: {image}\n")), "folded");
