@@ -18,10 +18,17 @@ const DEFAULT_SECRET_KEY: &str = "password";
 /// Where the password comes from: exactly one of `password`, `password-env`, `existing-secret`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(extend("oneOf" = [
+    { "required": ["password"] },
+    { "required": ["password-env"] },
+    { "required": ["existing-secret"] }
+]))]
 pub(crate) struct AuthProfile {
     /// A literal password. It lands in the rendered Secret (and so in your Git history).
+    #[schemars(length(min = 16, max = 512))]
     pub(crate) password: Option<String>,
     /// Name of an environment variable read at render time.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_]+$"))]
     pub(crate) password_env: Option<String>,
     /// An existing Secret; redkube then renders no Secret.
     pub(crate) existing_secret: Option<ExistingSecret>,

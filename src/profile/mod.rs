@@ -36,15 +36,28 @@ use diagnostics::{FieldPath, Finding};
 /// A redkube profile: one Redis deployment.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+// The mode's table is required, and the other mode's is a mistake (as `resolve` checks).
+#[schemars(extend("allOf" = [
+    {
+        "if": { "properties": { "mode": { "const": "cluster" } }, "required": ["mode"] },
+        "then": { "required": ["cluster"], "not": { "required": ["sentinel"] } }
+    },
+    {
+        "if": { "properties": { "mode": { "const": "sentinel" } }, "required": ["mode"] },
+        "then": { "required": ["sentinel"], "not": { "required": ["cluster"] } }
+    }
+]))]
 pub(crate) struct Profile {
     /// `cluster`: sharded Redis Cluster (masters x replicas). `sentinel`: one master, replicas,
     /// and a Sentinel beside each Redis.
     pub(crate) mode: Mode,
     /// Release name: names every object. A DNS-1035 label of at most 44 characters, so that the
     /// longest generated name (the bootstrap Job) still fits the 63-character limit.
+    #[schemars(length(max = 44), regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"))]
     pub(crate) name: String,
     /// Namespace written into namespaced objects (a kustomize `namespace:` overlay may change it).
     #[serde(default = "default_namespace")]
+    #[schemars(length(max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub(crate) namespace: String,
     /// The cluster's DNS domain, used in the hostname each pod announces.
     #[serde(default = "default_cluster_domain")]
@@ -59,6 +72,7 @@ pub(crate) struct Profile {
     pub(crate) image: image::ImageProfile,
     /// The Redis client port. The cluster bus uses port + 10000.
     #[serde(default = "default_port")]
+    #[schemars(range(min = 1, max = 55535))]
     pub(crate) port: u16,
     /// Topology of a Redis Cluster (required when `mode = "cluster"`).
     pub(crate) cluster: Option<topology::ClusterProfile>,

@@ -157,9 +157,11 @@ pub(super) fn check_quantity(
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct PodProfile {
     /// Time for Redis to finish an AOF fsync / RDB save on SIGTERM.
+    #[schemars(range(min = 10, max = 86400))]
     pub(crate) termination_grace_period_seconds: u32,
     /// How long a starting pod may take to answer PING at all (it tolerates LOADING afterwards).
     /// Default: 300, or longer when the start script's own waits need it.
+    #[schemars(range(min = 30, max = 86400))]
     pub(crate) startup_timeout_seconds: Option<u32>,
     /// Service account name (its token is never mounted).
     pub(crate) service_account_name: Option<String>,

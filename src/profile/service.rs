@@ -11,11 +11,17 @@ use crate::model::{self, ClientService};
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+// A node port needs a Service type that has one.
+#[schemars(extend(
+    "if" = { "required": ["node-port"] },
+    "then" = { "required": ["type"], "properties": { "type": { "enum": ["NodePort", "LoadBalancer"] } } }
+))]
 pub(crate) struct ServiceProfile {
     #[serde(rename = "type")]
     pub(crate) type_: ServiceType,
     pub(crate) annotations: BTreeMap<String, String>,
     /// Fixed node port (NodePort and LoadBalancer only), 30000-32767.
+    #[schemars(range(min = 30000, max = 32767))]
     pub(crate) node_port: Option<u16>,
     /// Source CIDRs a LoadBalancer admits (`loadBalancerSourceRanges`).
     pub(crate) load_balancer_source_ranges: Vec<String>,

@@ -12,6 +12,14 @@ use crate::model::Storage;
 /// Storage for each pod's data directory. `kind` selects which sub-table applies.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+// Persistent kinds need a size; `nfs` needs its table; each sub-table fits only its kind.
+#[schemars(extend("allOf" = [
+    { "if": { "properties": { "kind": { "const": "ephemeral" } } }, "else": { "required": ["size"] } },
+    { "if": { "properties": { "kind": { "const": "nfs" } } },
+      "then": { "required": ["nfs"] }, "else": { "not": { "required": ["nfs"] } } },
+    { "if": { "properties": { "kind": { "const": "claim" } } },
+      "else": { "not": { "required": ["claim"] } } }
+]))]
 pub(crate) struct StorageProfile {
     pub(crate) kind: StorageKind,
     /// Size of each pod's volume (a Kubernetes quantity). For `ephemeral`, the emptyDir size limit.
@@ -64,6 +72,7 @@ pub(crate) struct NfsStorage {
     pub(crate) server: String,
     /// Export path per pod. Must contain `{ordinal}` (0-based) or `{ordinal+1}` (1-based), so
     /// that no two pods share a directory (they would share nodes.conf and crash).
+    #[schemars(regex(pattern = r"^/.*\{ordinal(\+1)?\}"))]
     pub(crate) path: String,
     #[serde(default)]
     pub(crate) reclaim_policy: ReclaimPolicy,

@@ -21,12 +21,15 @@ const MAX_SENTINEL_PODS: u32 = 15;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct ClusterProfile {
     /// Number of masters (shards), at least 3.
+    #[schemars(range(min = 3, max = 16384))]
     pub(crate) masters: u32,
     /// Replicas of each master.
     #[serde(default = "default_replicas")]
+    #[schemars(range(max = 5))]
     pub(crate) replicas_per_master: u32,
     /// `cluster-node-timeout` in milliseconds: how long a node may be unreachable before failover.
     #[serde(default = "default_node_timeout")]
+    #[schemars(range(min = 1000, max = 600000))]
     pub(crate) node_timeout_ms: u32,
 }
 
@@ -43,19 +46,25 @@ fn default_node_timeout() -> u32 {
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct SentinelProfile {
     /// Redis pods (and so Sentinels): at least 2.
+    #[schemars(range(min = 2, max = 15))]
     pub(crate) redis_pods: u32,
     /// Sentinels. A Sentinel runs beside each Redis pod, so this always equals `redis-pods`;
     /// state it to have that checked (and the odd-count rule reported here).
     pub(crate) sentinels: Option<u32>,
     /// Sentinels that must agree a master is down. Default: a majority.
+    #[schemars(range(min = 1, max = 15))]
     pub(crate) quorum: Option<u32>,
     /// Fewer than 3, or an even number of, Sentinels cannot survive the loss of one and keep a
     /// majority; set this to accept that.
     pub(crate) accept_fewer_sentinels: bool,
     /// The master set's name, as clients ask for it.
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9._-]+$"))]
     pub(crate) master_set: String,
+    #[schemars(range(min = 1000, max = 600000))]
     pub(crate) down_after_ms: u32,
+    #[schemars(range(min = 2000, max = 3600000))]
     pub(crate) failover_timeout_ms: u32,
+    #[schemars(range(min = 1))]
     pub(crate) parallel_syncs: u32,
     /// A master accepts writes only while this many replicas are connected and at most
     /// `min-replicas-max-lag-seconds` behind (Redis's `min-replicas-to-write`), so a master cut
@@ -65,6 +74,7 @@ pub(crate) struct SentinelProfile {
     /// How far behind (seconds since its last ack) a replica may be and still count.
     pub(crate) min_replicas_max_lag_seconds: u32,
     /// The Sentinel port.
+    #[schemars(range(min = 1))]
     pub(crate) port: u16,
     /// Resources of each Sentinel container.
     pub(crate) resources: ResourceAmounts,
