@@ -140,3 +140,30 @@ fn a_long_image_reference_stays_on_one_line() {
     assert!(stream.contains(&format!("image: {image}\n")), "folded");
     assert!(!stream.contains("image: >"));
 }
+
+#[test]
+fn nfs_ownership_is_fixed_only_on_request_and_only_with_chown() {
+    let plain = docs("profiles/cluster-nfs.toml");
+    let sts = &kind(&plain, "StatefulSet")[0]["spec"]["template"]["spec"];
+    assert!(sts["initContainers"].is_null());
+    let text = std::fs::read_to_string(root().join("profiles/cluster-nfs.toml"))
+        .unwrap()
+        .replace("[storage.nfs]\n", "[storage.nfs]\nfix-ownership = true\n");
+    let stream = render_text("fix.toml", &text);
+    let docs: Vec<Value> = documents(&stream)
+        .into_iter()
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .collect();
+    let init = &kind(&docs, "StatefulSet")[0]["spec"]["template"]["spec"]["initContainers"][0];
+    assert_eq!(init["command"][0], "chown");
+    assert_eq!(init["command"][2], "10001:10001");
+    let sc = &init["securityContext"];
+    assert_eq!(sc["runAsUser"], 0);
+    assert_eq!(sc["capabilities"]["drop"][0], "ALL");
+    assert_eq!(
+        sc["capabilities"]["add"],
+        serde_json::json!(["CHOWN", "FOWNER"])
+    );
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(init["volumeMounts"][0]["mountPath"], "/data");
+}

@@ -162,6 +162,8 @@ pub(crate) enum Storage {
         access_modes: Vec<&'static str>,
         /// A class name no provisioner serves, so no other claim can take these PVs.
         storage_class: String,
+        /// Chown the data directory to `RUN_AS_ID` as root before Redis starts.
+        fix_ownership: bool,
     },
     Ephemeral {
         size_limit: Option<String>,

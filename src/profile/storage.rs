@@ -80,6 +80,12 @@ pub(crate) struct NfsStorage {
     pub(crate) mount_options: Vec<String>,
     #[serde(default = "read_write_once")]
     pub(crate) access_modes: Vec<AccessMode>,
+    /// NFS ignores fsGroup, so each export must be owned by uid 10001. With this on, an init
+    /// container running as root (with only the CHOWN and FOWNER capabilities) chowns the data
+    /// directory before Redis starts. Off by default: it is the one root container redkube
+    /// would render, and checkov flags it.
+    #[serde(default)]
+    pub(crate) fix_ownership: bool,
 }
 
 fn read_write_once() -> Vec<AccessMode> {
@@ -201,6 +207,7 @@ impl StorageProfile {
                         mount_options: nfs.mount_options.clone(),
                         access_modes: access_modes(&nfs.access_modes),
                         storage_class: format!("redkube-nfs-{}-{}", class.namespace, class.release),
+                        fix_ownership: nfs.fix_ownership,
                     }
                 }
             },

@@ -57,6 +57,21 @@ pub(super) fn container_security_context() -> SecurityContext {
     }
 }
 
+/// The one root container redkube renders (opt-in, NFS only): it may change file owners and
+/// nothing else.
+pub(super) fn root_chown_security_context() -> SecurityContext {
+    SecurityContext {
+        run_as_non_root: Some(false),
+        run_as_user: Some(0),
+        run_as_group: Some(0),
+        capabilities: Some(Capabilities {
+            add: Some(vec!["CHOWN".into(), "FOWNER".into()]),
+            drop: Some(vec!["ALL".into()]),
+        }),
+        ..container_security_context()
+    }
+}
+
 pub(super) fn config_volume(m: &Model) -> Volume {
     Volume {
         name: CONFIG_VOLUME.into(),

@@ -77,6 +77,7 @@ fn pod_spec(m: &Model, mode: &dyn Mode) -> PodSpec {
                 ..TopologySpreadConstraint::default()
             }]
         }),
+        init_containers: fix_ownership(m).map(|c| vec![c]),
         containers,
         volumes: Some(volumes(m)),
         ..pod::shared_spec(m)
@@ -146,6 +147,37 @@ fn redis_container(m: &Model, mode: &dyn Mode) -> Container {
         volume_mounts: Some(mounts),
         ..Container::default()
     }
+}
+
+/// NFS ignores fsGroup: an opt-in root init container hands the export to the Redis user.
+fn fix_ownership(m: &Model) -> Option<Container> {
+    let Storage::Nfs {
+        fix_ownership: true,
+        ..
+    } = &m.storage
+    else {
+        return None;
+    };
+    let id = crate::model::RUN_AS_ID;
+    Some(Container {
+        name: "fix-ownership".into(),
+        image: Some(m.image.reference.clone()),
+        image_pull_policy: Some(m.image.pull_policy.into()),
+        command: Some(vec![
+            "chown".into(),
+            "-R".into(),
+            format!("{id}:{id}"),
+            paths::DATA_DIR.into(),
+        ]),
+        resources: Some(pod::resources(&m.resources.requests, &m.resources.limits)),
+        security_context: Some(pod::root_chown_security_context()),
+        volume_mounts: Some(vec![pod::mount(
+            &m.names.data_claim_template,
+            paths::DATA_DIR,
+            false,
+        )]),
+        ..Container::default()
+    })
 }
 
 fn volumes(m: &Model) -> Vec<Volume> {
