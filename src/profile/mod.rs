@@ -8,6 +8,7 @@
 
 mod auth;
 pub(crate) mod diagnostics;
+mod directives;
 mod image;
 mod load;
 pub(crate) mod names;
