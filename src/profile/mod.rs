@@ -9,6 +9,7 @@
 mod auth;
 mod deserialize;
 pub(crate) mod diagnostics;
+mod directives;
 mod image;
 mod load;
 pub(crate) mod names;

@@ -6,6 +6,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::diagnostics::{FieldPath, Finding};
+use super::directives::{self, Class, Directive, QuoteError, Version};
+use super::image::DEFAULT_IMAGE;
 use super::quantity::{parse_k8s_quantity, parse_redis_memory};
 use super::storage::StorageKind;
 use crate::model::RedisConfig;
@@ -19,8 +21,10 @@ pub(crate) struct RedisProfile {
     pub(crate) maxmemory_policy: Option<MaxmemoryPolicy>,
     /// `maxclients`.
     pub(crate) maxclients: Option<u32>,
-    /// Free-form `redis.conf` directives. A directive that redkube owns (port, cluster-*, requirepass,
-    /// dir, …) is rejected. A list value writes the directive once per item.
+    /// Free-form `redis.conf` directives of Redis 7.0 to 7.4, checked as Redis reads them (name,
+    /// argument grammar, range, quoting). A directive that redkube owns (port, cluster-*,
+    /// requirepass, dir, …) or that breaks its scripts or failover is rejected. A list value
+    /// writes the directive once per item.
     pub(crate) extra_config: BTreeMap<String, ConfigValue>,
 }
 
@@ -67,11 +71,42 @@ impl MaxmemoryPolicy {
 }
 
 /// One value or a list of values for a repeatable directive.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub(crate) enum ConfigValue {
     One(String),
     Many(Vec<String>),
+}
+
+/// A string or a list of strings; anything else is refused with the quoted form to write
+/// (serde's untagged enums only say that no variant matched).
+impl<'de> Deserialize<'de> for ConfigValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ConfigValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a string as redis.conf has it (`tcp-keepalive = \"60\"`, \
+                     `activerehashing = \"yes\"`), or a list of strings",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ConfigValue, E> {
+                Ok(ConfigValue::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ConfigValue, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element::<String>()? {
+                    values.push(v);
+                }
+                Ok(ConfigValue::Many(values))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl ConfigValue {
@@ -169,7 +204,94 @@ const OWNED_DIRECTIVES: &[(&str, &str)] = &[
         "each pod announces its own address at start",
     ),
     ("tls-port", "TLS is not supported yet"),
+    (
+        "slave-announce-ip",
+        "each pod announces its own address at start",
+    ),
+    (
+        "replica-announce-port",
+        "replicas announce the top-level `port`; another one hides them from Sentinel",
+    ),
+    (
+        "slave-announce-port",
+        "replicas announce the top-level `port`; another one hides them from Sentinel",
+    ),
 ];
+
+/// Commands that redkube's scripts, its probes, Sentinel or its clients' write acknowledgement
+/// send to Redis, and who needs each: `rename-command` may rename any other command.
+const SCRIPT_COMMANDS: &[(&str, &str)] = &[
+    (
+        "AUTH",
+        "every script and every Sentinel authenticates with AUTH",
+    ),
+    (
+        "CLIENT",
+        "Sentinel names its connections with CLIENT SETNAME and drops clients with CLIENT KILL \
+         after a failover",
+    ),
+    (
+        "CLUSTER",
+        "the cluster's start, bootstrap and probe scripts call CLUSTER INFO, NODES, MEET, \
+         REPLICATE and FORGET",
+    ),
+    (
+        "CONFIG",
+        "Sentinel saves a failover into the configuration with CONFIG REWRITE",
+    ),
+    (
+        "DBSIZE",
+        "the start scripts compare DBSIZE to decide which node keeps its data",
+    ),
+    (
+        "EXEC",
+        "Sentinel sends a failover's reconfiguration inside MULTI/EXEC",
+    ),
+    ("FAILOVER", "a planned switch-over uses FAILOVER"),
+    (
+        "INFO",
+        "the probes, the start scripts and Sentinel read INFO replication",
+    ),
+    (
+        "MULTI",
+        "Sentinel sends a failover's reconfiguration inside MULTI/EXEC",
+    ),
+    ("PING", "the probes and Sentinel send PING"),
+    (
+        "PUBLISH",
+        "Sentinels find each other through PUBLISH and SUBSCRIBE on the Redis they watch",
+    ),
+    (
+        "REPLICAOF",
+        "Sentinel turns replicas towards a new master with REPLICAOF",
+    ),
+    ("SENTINEL", "the scripts ask the Sentinels with SENTINEL"),
+    ("SHUTDOWN", "a clean stop of a node uses SHUTDOWN"),
+    (
+        "SLAVEOF",
+        "Sentinel turns replicas towards a new master with SLAVEOF (REPLICAOF's old name)",
+    ),
+    (
+        "SUBSCRIBE",
+        "Sentinels find each other through PUBLISH and SUBSCRIBE on the Redis they watch",
+    ),
+    (
+        "WAIT",
+        "clients confirm that a write reached a replica with WAIT, which the failover promise \
+         rests on",
+    ),
+];
+
+/// The Redis line of the default image (`redis:7.2.7` -> 7.2): directives a later line added
+/// are refused by the image most profiles run.
+fn default_image_version() -> Version {
+    let tag = DEFAULT_IMAGE.rsplit(':').next().unwrap_or_default();
+    let mut parts = tag.split('.').map(|p| p.parse::<u8>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => Version(major, minor),
+        _ => directives::V7_2,
+    }
+}
 
 fn path(dotted: &str) -> FieldPath {
     FieldPath::parse(dotted)
@@ -275,9 +397,12 @@ impl RedisProfile {
     }
 
     fn check_extra_config(&self, out: &mut Vec<Finding>) {
+        // The directives met so far, by canonical name, with the key that set each.
+        let mut seen: Vec<(&'static str, &str)> = Vec::new();
         for (key, value) in &self.extra_config {
             let at = path("redis.extra-config").key(key);
             let lower = key.to_ascii_lowercase();
+            let mut known = None;
             if let Some((_, why)) = OWNED_DIRECTIVES.iter().find(|(d, _)| *d == lower) {
                 out.push(
                     Finding::error(at.clone(), format!("`{key}` is managed by redkube"))
@@ -288,7 +413,10 @@ impl RedisProfile {
                     Finding::error(at.clone(), format!("`{key}` is managed by redkube"))
                         .help("TLS and Sentinel settings have their own profile tables"),
                 );
-            } else if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            } else if key.is_empty()
+                || !key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             {
                 out.push(
                     Finding::error(
@@ -297,6 +425,17 @@ impl RedisProfile {
                     )
                     .help("directive names are letters, digits and `-`"),
                 );
+            } else {
+                match directives::lookup(&lower) {
+                    Some(d) => known = Some(d),
+                    None => out.push(
+                        Finding::error(
+                            at.clone(),
+                            format!("`{key}` is not a directive Redis knows"),
+                        )
+                        .help(unknown_directive_help(key)),
+                    ),
+                }
             }
             for v in value.values() {
                 if v.contains(['\n', '\r']) {
@@ -305,7 +444,401 @@ impl RedisProfile {
                             .help("one directive per line; use a list for a repeated directive"),
                     );
                 }
+                if let Some(c) = v
+                    .chars()
+                    .find(|c| c.is_control() && !matches!(c, '\n' | '\r'))
+                {
+                    out.push(
+                        Finding::error(
+                            at.clone(),
+                            "a directive value cannot contain control characters",
+                        )
+                        .help(format!(
+                            "found {} (U+{:04X}): Redis reads it as part of the value or as a \
+                             separator, and refuses or misreads the line; write printable text, \
+                             quoted where it has spaces",
+                            control_name(c),
+                            u32::from(c)
+                        )),
+                    );
+                }
             }
+            let Some(d) = known else { continue };
+            if !d.repeat {
+                match seen.iter().find(|(name, _)| *name == d.name) {
+                    Some((_, first)) => out.push(
+                        Finding::warning(
+                            at.clone(),
+                            format!("`{first}` and `{key}` set the same directive"),
+                        )
+                        .help(format!(
+                            "Redis keeps the last line, and redkube writes keys in sorted order: \
+                             `{key}` wins; keep one of them"
+                        )),
+                    ),
+                    None => seen.push((d.name, key)),
+                }
+            }
+            check_directive(key, d, value, &at, out);
+        }
+    }
+}
+
+/// "did you mean" for a name Redis does not know, and what redkube does with the suggestion.
+fn unknown_directive_help(key: &str) -> String {
+    let Some(near) = directives::closest(key) else {
+        return "redkube knows the directives of Redis 7.0 to 7.4 (Valkey 7.2 and 8 share them); \
+                check the spelling against redis.conf"
+            .into();
+    };
+    match OWNED_DIRECTIVES.iter().find(|(d, _)| *d == near) {
+        Some((_, why)) => format!("did you mean `{near}`? redkube manages it: {why}"),
+        None if near.starts_with("tls-") => format!(
+            "did you mean `{near}`? redkube manages it: TLS settings have their own profile table"
+        ),
+        None => format!("did you mean `{near}`?"),
+    }
+}
+
+fn control_name(c: char) -> &'static str {
+    match c {
+        '\t' => "a tab",
+        '\u{0b}' => "a vertical tab",
+        '\u{0c}' => "a form feed",
+        '\0' => "a NUL",
+        '\u{1b}' => "an escape",
+        _ => "a control character",
+    }
+}
+
+/// The checks of one known directive: its class and version, list use, each value's quoting and
+/// grammar, and what would break redkube's scripts or its failover.
+fn check_directive(
+    key: &str,
+    d: &'static Directive,
+    value: &ConfigValue,
+    at: &FieldPath,
+    out: &mut Vec<Finding>,
+) {
+    let image_version = default_image_version();
+    match d.class {
+        Class::Deprecated => out.push(
+            Finding::warning(at.clone(), format!("Redis ignores `{key}` since 7.0"))
+                .help("remove it: Redis 7 accepts the line and does nothing with it"),
+        ),
+        Class::Hidden => out.push(
+            Finding::warning(
+                at.clone(),
+                format!("`{key}` is a knob of Redis's own test suite"),
+            )
+            .help("it slows down or changes Redis in ways meant for Redis's tests; remove it"),
+        ),
+        Class::Config | Class::FileOnly => {}
+    }
+    if d.since > image_version {
+        out.push(
+            Finding::warning(
+                at.clone(),
+                format!("`{key}` needs Redis {} or later", d.since),
+            )
+            .help(format!(
+                "the default image ({DEFAULT_IMAGE}) refuses it and never starts; keep it only \
+                 with an `image.reference` that runs Redis {} or later (or Valkey 8)",
+                d.since
+            )),
+        );
+    }
+    if d.name == "loadmodule" {
+        out.push(
+            Finding::error(at.clone(), "`loadmodule` is not supported").help(
+                "the image may not contain the module, and Redis stops at start when it cannot \
+                 load one, so every pod would crash-loop; modules need an image built with them, \
+                 which redkube does not manage yet",
+            ),
+        );
+        return;
+    }
+    if let ConfigValue::Many(values) = value {
+        if values.len() > 1 && !d.repeat {
+            out.push(
+                Finding::error(
+                    at.clone(),
+                    format!("`{key}` takes one value, not a list of {}", values.len()),
+                )
+                .help(
+                    "a later line replaces an earlier one; only `client-output-buffer-limit` and \
+                     `rename-command` may repeat",
+                ),
+            );
+        }
+    }
+    for v in value.values() {
+        if v.chars().any(char::is_control) {
+            continue; // reported above
+        }
+        let args = match directives::split_args(v) {
+            Ok(args) => args,
+            Err(e) => {
+                let (message, help) = match e {
+                    QuoteError::Unterminated(q) => (
+                        format!("unbalanced quotes in the value of `{key}`: a `{q}` is never closed"),
+                        "Redis refuses the whole file: close the quote, or escape a literal one \
+                         (`\\\"` inside double quotes, `\\'` inside single quotes)",
+                    ),
+                    QuoteError::TextAfterQuote(q) => (
+                        format!(
+                            "unbalanced quotes in the value of `{key}`: text follows a closing `{q}`"
+                        ),
+                        "Redis refuses the whole file: a closing quote must end its argument; \
+                         quote the whole argument instead",
+                    ),
+                };
+                out.push(Finding::error(at.clone(), message).help(help));
+                continue;
+            }
+        };
+        if let Err(p) = directives::check_args(key, d, &args) {
+            out.push(Finding::error(at.clone(), p.message).help(p.help));
+            continue;
+        }
+        check_promises(key, d, &args, at, out);
+        for (name, newer, since) in directives::NEWER_VALUES {
+            if d.name == *name
+                && *since > image_version
+                && args.iter().any(|a| a.eq_ignore_ascii_case(newer))
+            {
+                out.push(
+                    Finding::warning(
+                        at.clone(),
+                        format!("`{key} {newer}` needs Redis {since} or later"),
+                    )
+                    .help(format!(
+                        "the default image ({DEFAULT_IMAGE}) refuses it and never starts"
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// What Redis accepts but redkube cannot: a renamed command its scripts or Sentinel send, a
+/// replica that may never take over, and commands opened to every client.
+fn check_promises(
+    key: &str,
+    d: &Directive,
+    args: &[String],
+    at: &FieldPath,
+    out: &mut Vec<Finding>,
+) {
+    let first = args.first().map(String::as_str).unwrap_or_default();
+    match d.name {
+        "rename-command" => {
+            for (i, command) in args.iter().enumerate() {
+                let Some((name, why)) = SCRIPT_COMMANDS
+                    .iter()
+                    .find(|(c, _)| c.eq_ignore_ascii_case(command))
+                else {
+                    continue;
+                };
+                let message = if i == 0 {
+                    format!("renaming `{name}` breaks redkube's scripts or Sentinel")
+                } else {
+                    format!("`{name}` already exists: Redis refuses it as a new name")
+                };
+                out.push(
+                    Finding::error(at.clone(), message)
+                        .help(format!("{why}; rename or remove other commands only")),
+                );
+            }
+        }
+        "cluster-replica-no-failover" if first.eq_ignore_ascii_case("yes") => out.push(
+            Finding::error(
+                at.clone(),
+                format!("`{key} yes` stops replicas from taking over a failed master"),
+            )
+            .help(
+                "redkube promises automatic failover: every replica must be able to replace its \
+                 master; remove it (a manual CLUSTER FAILOVER still works without it)",
+            ),
+        ),
+        "replica-priority" if first == "0" => out.push(
+            Finding::error(
+                at.clone(),
+                format!("`{key} 0` makes a replica never promotable"),
+            )
+            .help(
+                "Sentinel never promotes a replica of priority 0, so with it on every replica a \
+                 lost master is never replaced, which breaks redkube's failover promise (in both \
+                 modes, since one profile sets every pod); use 1 or more (lower is preferred)",
+            ),
+        ),
+        "enable-debug-command" | "enable-module-command" | "enable-protected-configs"
+            if first.eq_ignore_ascii_case("yes") =>
+        {
+            out.push(
+                Finding::warning(
+                    at.clone(),
+                    format!("`{key} yes` opens it to every client on the network"),
+                )
+                .help(
+                    "DEBUG can crash or stall a node, MODULE LOAD runs code, protected configs \
+                     move data files; `local` allows it only from inside the pod (`kubectl \
+                     exec … redis-cli`)",
+                ),
+            );
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn findings(entries: &[(&str, ConfigValue)]) -> Vec<Finding> {
+        let profile = RedisProfile {
+            extra_config: entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            ..RedisProfile::default()
+        };
+        let mut out = Vec::new();
+        profile.check_extra_config(&mut out);
+        out
+    }
+
+    fn one(v: &str) -> ConfigValue {
+        ConfigValue::One(v.into())
+    }
+
+    fn summary(out: &[Finding]) -> Vec<String> {
+        out.iter()
+            .map(|f| {
+                format!(
+                    "{} {}: {} | {}",
+                    if f.is_error() { "E" } else { "W" },
+                    f.path,
+                    f.message,
+                    f.help.as_deref().unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_default_image_is_a_7_2() {
+        assert_eq!(default_image_version(), directives::V7_2);
+    }
+
+    #[test]
+    fn script_commands_are_known_once_and_in_upper_case() {
+        let mut names: Vec<&str> = SCRIPT_COMMANDS.iter().map(|(c, _)| *c).collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+        names.retain(|c| c.to_ascii_uppercase() != *c);
+        assert!(names.is_empty());
+    }
+
+    #[test]
+    fn every_entry_is_checked_and_every_finding_reported() {
+        let out = findings(&[
+            ("appendfsync", one("sometimes")),
+            ("maxmemroy", one("1gb")),
+            ("tcp-keepalve", one("60")),
+            ("syslog-ident", one("\"open")),
+            ("timeout", one("5\u{b}")),
+            (
+                "rename-command",
+                ConfigValue::Many(vec!["CONFIG x".into(), "INFO \"\"".into()]),
+            ),
+        ]);
+        let s = summary(&out);
+        assert_eq!(out.iter().filter(|f| f.is_error()).count(), 7, "{s:#?}");
+        let has = |needle: &str| s.iter().any(|l| l.contains(needle));
+        assert!(has("redis.extra-config.appendfsync: `appendfsync` does not take `sometimes` | allowed values: `everysec`, `always`, `no`"), "{s:#?}");
+        assert!(has("redis.extra-config.tcp-keepalve: `tcp-keepalve` is not a directive Redis knows | did you mean `tcp-keepalive`?"), "{s:#?}");
+        assert!(
+            has("did you mean `maxmemory`? redkube manages it: set `redis.maxmemory`"),
+            "{s:#?}"
+        );
+        assert!(
+            has("unbalanced quotes in the value of `syslog-ident`"),
+            "{s:#?}"
+        );
+        assert!(has("found a vertical tab (U+000B)"), "{s:#?}");
+        assert!(has("renaming `CONFIG` breaks"), "{s:#?}");
+        assert!(has("renaming `INFO` breaks"), "{s:#?}");
+    }
+
+    #[test]
+    fn accepted_values_make_no_finding() {
+        let out = findings(&[
+            ("tcp-keepalive", one("60")),
+            ("cluster-replica-no-failover", one("no")),
+            ("replica-priority", one("10")),
+            (
+                "rename-command",
+                ConfigValue::Many(vec!["FLUSHALL \"\"".into(), "KEYS k2".into()]),
+            ),
+            (
+                "client-output-buffer-limit",
+                ConfigValue::Many(vec!["normal 0 0 0".into(), "pubsub 32mb 8mb 60".into()]),
+            ),
+            (
+                "notify-keyspace-events",
+                ConfigValue::Many(vec!["Ex".into()]),
+            ),
+            ("server_cpulist", one("0-3")),
+            ("enable-debug-command", one("local")),
+        ]);
+        assert!(out.is_empty(), "{:#?}", summary(&out));
+    }
+
+    #[test]
+    fn warnings_for_what_redis_accepts_but_should_not_see() {
+        let out = findings(&[
+            ("enable-debug-command", one("yes")),
+            ("hide-user-data-from-log", one("yes")),
+            ("loglevel", one("nothing")),
+            ("lua-replicate-commands", one("yes")),
+            ("watchdog-period", one("0")),
+            ("replica-lazy-flush", one("yes")),
+            ("slave-lazy-flush", one("no")),
+        ]);
+        let s = summary(&out);
+        assert!(out.iter().all(|f| !f.is_error()), "{s:#?}");
+        // `loglevel nothing` is 7.2's, like the default image: no warning.
+        assert_eq!(out.len(), 5, "{s:#?}");
+        let has = |needle: &str| s.iter().any(|l| l.contains(needle));
+        assert!(has("`enable-debug-command yes` opens it to every client"));
+        assert!(has("`hide-user-data-from-log` needs Redis 7.4 or later"));
+        assert!(!has("`loglevel nothing`"));
+        assert!(has("Redis ignores `lua-replicate-commands` since 7.0"));
+        assert!(has("`watchdog-period` is a knob of Redis's own test suite"));
+        assert!(has(
+            "`replica-lazy-flush` and `slave-lazy-flush` set the same directive"
+        ));
+    }
+
+    #[test]
+    fn promises_hold_in_every_spelling() {
+        for (key, value) in [
+            ("cluster-replica-no-failover", "yes"),
+            ("cluster-slave-no-failover", "YES"),
+            ("replica-priority", "0"),
+            ("slave-priority", "0"),
+            ("rename-command", "config other"),
+            ("rename-command", "flushall PING"),
+            ("RENAME-COMMAND", "SENTINEL \"\""),
+            ("loadmodule", "/m.so"),
+        ] {
+            let out = findings(&[(key, one(value))]);
+            assert_eq!(
+                out.iter().filter(|f| f.is_error()).count(),
+                1,
+                "{key} {value}: {:#?}",
+                summary(&out)
+            );
         }
     }
 }
