@@ -141,6 +141,16 @@ impl ImageProfile {
     }
 }
 
+impl ImageProfile {
+    /// The Redis line (`major.minor`) the image runs, when its tag says and it is Redis.
+    pub(super) fn redis_line(&self) -> Option<(u32, u32)> {
+        let parsed = parse_image(&self.reference).ok()?;
+        (product(parsed.repository) == Some("redis"))
+            .then(|| parsed.tag.and_then(tag_version))
+            .flatten()
+    }
+}
+
 /// What the image is, by the last part of its repository: Redis, Valkey, or unknown.
 fn product(repository: &str) -> Option<&'static str> {
     match repository.rsplit('/').next() {

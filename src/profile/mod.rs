@@ -151,6 +151,7 @@ pub(crate) fn resolve(p: &Profile, env: EnvLookup<'_>) -> Result<Resolved, Vec<F
         redis::RedisSurroundings {
             memory_limit: p.resources.memory_limit(),
             storage: p.storage.kind,
+            redis_line: p.image.redis_line(),
         },
         &mut out,
     );

@@ -302,6 +302,8 @@ pub(super) struct RedisSurroundings<'a> {
     /// The Redis container's memory limit, as written.
     pub(super) memory_limit: &'a str,
     pub(super) storage: StorageKind,
+    /// The Redis line the image runs, when its tag says so (see `image::redis_line`).
+    pub(super) redis_line: Option<(u32, u32)>,
 }
 
 impl RedisProfile {
@@ -311,7 +313,7 @@ impl RedisProfile {
         out: &mut Vec<Finding>,
     ) -> RedisConfig {
         self.check_memory(around.memory_limit, out);
-        self.check_extra_config(out);
+        self.check_extra_config(around.redis_line, out);
         if around.storage == StorageKind::Ephemeral && self.persistence != Persistence::None {
             out.push(
                 Finding::warning(
@@ -396,7 +398,7 @@ impl RedisProfile {
         }
     }
 
-    fn check_extra_config(&self, out: &mut Vec<Finding>) {
+    fn check_extra_config(&self, redis_line: Option<(u32, u32)>, out: &mut Vec<Finding>) {
         // The directives met so far, by canonical name, with the key that set each.
         let mut seen: Vec<(&'static str, &str)> = Vec::new();
         for (key, value) in &self.extra_config {
@@ -479,7 +481,7 @@ impl RedisProfile {
                     None => seen.push((d.name, key)),
                 }
             }
-            check_directive(key, d, value, &at, out);
+            check_directive(key, d, value, &at, redis_line, out);
         }
     }
 }
@@ -518,9 +520,30 @@ fn check_directive(
     d: &'static Directive,
     value: &ConfigValue,
     at: &FieldPath,
+    redis_line: Option<(u32, u32)>,
     out: &mut Vec<Finding>,
 ) {
-    let image_version = default_image_version();
+    // The image's own Redis line when its tag says; otherwise the default image's, and then
+    // only a warning, since the image may well be newer.
+    let image_version = redis_line
+        .and_then(|(a, b)| Some(Version(u8::try_from(a).ok()?, u8::try_from(b).ok()?)))
+        .unwrap_or_else(default_image_version);
+    let too_new = |what: String, since: Version| match redis_line {
+        Some((major, minor)) => {
+            Finding::error(at.clone(), format!("{what} needs Redis {since} or later")).help(
+                format!(
+                    "the image runs Redis {major}.{minor}, which refuses the whole file and never \
+                 starts: remove it, or use an image of Redis {since} or later"
+                ),
+            )
+        }
+        None => Finding::warning(at.clone(), format!("{what} needs Redis {since} or later")).help(
+            format!(
+                "the default image ({DEFAULT_IMAGE}) refuses it and never starts; keep it only \
+                 with an `image.reference` that runs Redis {since} or later (or Valkey 8)"
+            ),
+        ),
+    };
     match d.class {
         Class::Deprecated => out.push(
             Finding::warning(at.clone(), format!("Redis ignores `{key}` since 7.0"))
@@ -536,17 +559,7 @@ fn check_directive(
         Class::Config | Class::FileOnly => {}
     }
     if d.since > image_version {
-        out.push(
-            Finding::warning(
-                at.clone(),
-                format!("`{key}` needs Redis {} or later", d.since),
-            )
-            .help(format!(
-                "the default image ({DEFAULT_IMAGE}) refuses it and never starts; keep it only \
-                 with an `image.reference` that runs Redis {} or later (or Valkey 8)",
-                d.since
-            )),
-        );
+        out.push(too_new(format!("`{key}`"), d.since));
     }
     if d.name == "loadmodule" {
         out.push(
@@ -607,15 +620,7 @@ fn check_directive(
                 && *since > image_version
                 && args.iter().any(|a| a.eq_ignore_ascii_case(newer))
             {
-                out.push(
-                    Finding::warning(
-                        at.clone(),
-                        format!("`{key} {newer}` needs Redis {since} or later"),
-                    )
-                    .help(format!(
-                        "the default image ({DEFAULT_IMAGE}) refuses it and never starts"
-                    )),
-                );
+                out.push(too_new(format!("`{key} {newer}`"), *since));
             }
         }
     }
@@ -704,7 +709,7 @@ mod tests {
             ..RedisProfile::default()
         };
         let mut out = Vec::new();
-        profile.check_extra_config(&mut out);
+        profile.check_extra_config(None, &mut out);
         out
     }
 
