@@ -152,6 +152,7 @@ pub(crate) fn resolve(p: &Profile, env: EnvLookup<'_>) -> Result<Resolved, Vec<F
             memory_limit: p.resources.memory_limit(),
             storage: p.storage.kind,
             redis_line: p.image.redis_line(),
+            sentinel_mode: p.mode == Mode::Sentinel,
         },
         &mut out,
     );

@@ -304,7 +304,17 @@ pub(super) struct RedisSurroundings<'a> {
     pub(super) storage: StorageKind,
     /// The Redis line the image runs, when its tag says so (see `image::redis_line`).
     pub(super) redis_line: Option<(u32, u32)>,
+    /// Sentinel mode sets `min-replicas-*` from `[sentinel]`.
+    pub(super) sentinel_mode: bool,
 }
+
+/// Directives Sentinel mode writes from `[sentinel]` (cluster mode leaves them to extra-config).
+const SENTINEL_OWNED: &[&str] = &[
+    "min-replicas-to-write",
+    "min-slaves-to-write",
+    "min-replicas-max-lag",
+    "min-slaves-max-lag",
+];
 
 impl RedisProfile {
     pub(super) fn resolve(
@@ -314,6 +324,19 @@ impl RedisProfile {
     ) -> RedisConfig {
         self.check_memory(around.memory_limit, out);
         self.check_extra_config(around.redis_line, out);
+        if around.sentinel_mode {
+            for key in self.extra_config.keys() {
+                if SENTINEL_OWNED.contains(&key.to_ascii_lowercase().as_str()) {
+                    out.push(
+                        Finding::error(
+                            path("redis.extra-config").key(key),
+                            format!("`{key}` is managed by redkube in Sentinel mode"),
+                        )
+                        .help("set `sentinel.min-replicas-to-write` and `sentinel.min-replicas-max-lag-seconds`"),
+                    );
+                }
+            }
+        }
         if around.storage == StorageKind::Ephemeral && self.persistence != Persistence::None {
             out.push(
                 Finding::warning(
