@@ -21,8 +21,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/sentinel/redis.conf.j2"),
     ),
     (
-        "lib/node-cli.sh.j2",
-        include_str!("../templates/lib/node-cli.sh.j2"),
+        "lib/common.sh.j2",
+        include_str!("../templates/lib/common.sh.j2"),
+    ),
+    (
+        "lib/replica-data.sh.j2",
+        include_str!("../templates/lib/replica-data.sh.j2"),
+    ),
+    (
+        "lib/probe.sh.j2",
+        include_str!("../templates/lib/probe.sh.j2"),
     ),
     (
         "lib/persistence.sh.j2",
@@ -31,6 +39,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "cluster/lib.sh.j2",
         include_str!("../templates/cluster/lib.sh.j2"),
+    ),
+    (
+        "cluster/start/empty-master-guard.sh.j2",
+        include_str!("../templates/cluster/start/empty-master-guard.sh.j2"),
+    ),
+    (
+        "cluster/start/ip-repair.sh.j2",
+        include_str!("../templates/cluster/start/ip-repair.sh.j2"),
+    ),
+    (
+        "cluster/start/rejoin.sh.j2",
+        include_str!("../templates/cluster/start/rejoin.sh.j2"),
+    ),
+    (
+        "cluster/start/self-form.sh.j2",
+        include_str!("../templates/cluster/start/self-form.sh.j2"),
     ),
     (
         "cluster/start.sh.j2",
@@ -130,6 +154,12 @@ struct Context<'a> {
     secret_file: &'a str,
     runtime_dir: &'a str,
     data_dir: &'a str,
+    redis_conf_path: &'static str,
+    // The argument of each probe (see `render::statefulset`): probe.sh dispatches on them.
+    probe_liveness: &'static str,
+    probe_readiness: &'static str,
+    probe_startup: &'static str,
+    probe_sentinel: &'static str,
     peer_wait_seconds: u32,
     rejoin_budget_seconds: u32,
     self_form_wait_seconds: u32,
@@ -157,6 +187,10 @@ struct Directive<'a> {
     name: &'a str,
     value: &'a str,
 }
+
+/// The shared redis.conf in the ConfigMap (`paths::CONFIG_DIR`), which the per-pod config
+/// includes.
+const REDIS_CONF_PATH: &str = "/etc/redkube/redis.conf";
 
 /// How long the bootstrap Job waits for every pod to answer, then for the cluster to be healthy.
 /// Their sum stays below the Job's activeDeadlineSeconds (see `render::job`).
@@ -225,6 +259,11 @@ fn context(m: &Model) -> Context<'_> {
         secret_file: paths::SECRET_FILE,
         runtime_dir: paths::RUNTIME_DIR,
         data_dir: paths::DATA_DIR,
+        redis_conf_path: REDIS_CONF_PATH,
+        probe_liveness: "liveness",
+        probe_readiness: "readiness",
+        probe_startup: "startup",
+        probe_sentinel: "sentinel",
         peer_wait_seconds: PEER_WAIT_SECONDS,
         rejoin_budget_seconds: REJOIN_BUDGET_SECONDS,
         self_form_wait_seconds: SELF_FORM_WAIT_SECONDS,
