@@ -254,6 +254,10 @@ sentinel_fixtures() {
   capture sentinel-get-master-addr-7.0-unknown-set.txt cli 30022 sentinel get-master-addr-by-name othermaster
   capture sentinel-failover-7.0-ok.txt cli 30022 sentinel failover mymaster
   capture sentinel-failover-7.0-in-progress.txt cli 30022 sentinel failover mymaster
+  # sentinel.conf as Sentinel rewrites it (known replica, myid, epochs, `user default`).
+  cli 30022 sentinel flushconfig > /dev/null
+  sed -e "s|$WORK|/data|g" "$WORK/sentinel-30022/sentinel.conf" > "$OUT/sentinel-conf-7.0.conf"
+  say "wrote sentinel-conf-7.0.conf"
 }
 
 mkdir -p "$OUT"
