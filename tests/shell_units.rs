@@ -182,7 +182,9 @@ const UNCLEAN: &[&str] = &[
 #[test]
 fn every_script_ends_by_calling_main_unless_lib_only() {
     for profile in common::bundled_profiles() {
-        let Some(sh) = Sh::new(&common::stem(&profile)) else { return };
+        let Some(sh) = Sh::new(&common::stem(&profile)) else {
+            return;
+        };
         for key in sh.scripts() {
             let last = sh.text(key).lines().rev().find(|l| !l.trim().is_empty());
             assert_eq!(
@@ -206,7 +208,12 @@ fn sourcing_a_script_has_no_side_effects() {
                 "unset POD_NAMESPACE POD_IP POD_NAME; ls -A | grep -v '^.stubs$'; echo sourced",
                 &[],
             );
-            assert_eq!(run.out(), "sourced", "{key} of {profile}: {}", run.context());
+            assert_eq!(
+                run.out(),
+                "sourced",
+                "{key} of {profile}: {}",
+                run.context()
+            );
             assert_eq!(run.stderr, "", "{key} of {profile}");
             assert_eq!(run.calls, "", "{key} of {profile}");
         }
@@ -240,7 +247,9 @@ fn wait_budgets_are_assignments_at_the_top_with_one_value_per_name() {
             let text = sh.text(key);
             let top: Vec<&str> = text.lines().take_while(|l| !l.contains("() ")).collect();
             for line in text.lines() {
-                let Some((name, value)) = line.split_once('=') else { continue };
+                let Some((name, value)) = line.split_once('=') else {
+                    continue;
+                };
                 if !name.ends_with("_SECONDS") || name.contains(' ') {
                     continue;
                 }
@@ -299,7 +308,10 @@ fn every_redis_cli_call_is_bounded() {
                 }
             }
         }
-        assert!(calls > 0, "{profile}: no redis-cli call found: the check is broken");
+        assert!(
+            calls > 0,
+            "{profile}: no redis-cli call found: the check is broken"
+        );
     }
 }
 
@@ -318,7 +330,11 @@ fn node_cli_strips_carriage_returns_and_field_reads_info() {
     let lines: Vec<&str> = run.out().lines().collect();
     assert_eq!(lines[0], "0", "{}", run.context());
     assert_eq!(lines[1], "1", "{}", run.context());
-    assert!(lines[2].ends_with("s   l   a   v   e  \\n"), "{}", run.context());
+    assert!(
+        lines[2].ends_with("s   l   a   v   e  \\n"),
+        "{}",
+        run.context()
+    );
 }
 
 /// A server that never answers costs 5 seconds and reads as no answer.
@@ -395,7 +411,9 @@ fn resolve_prints_the_first_ipv4_address_or_nothing() {
 #[test]
 fn keys_verdict_never_takes_an_unclean_reply_for_no_keys() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
-    let mut body = String::from("reply h 6379 dbsize -- dbsize-7.0-zero.txt; keys_verdict \"$(node_cli h dbsize)\"\n");
+    let mut body = String::from(
+        "reply h 6379 dbsize -- dbsize-7.0-zero.txt; keys_verdict \"$(node_cli h dbsize)\"\n",
+    );
     body += "reply h 6379 dbsize -- dbsize-7.0-keys.txt; keys_verdict \"$(node_cli h dbsize)\"\n";
     for r in UNCLEAN {
         body += &format!("reply h 6379 dbsize -- {r}; keys_verdict \"$(node_cli h dbsize)\"\n");
@@ -405,7 +423,12 @@ fn keys_verdict_never_takes_an_unclean_reply_for_no_keys() {
         .into_iter()
         .chain(UNCLEAN.iter().map(|_| "unknown"))
         .collect();
-    assert_eq!(run.out().lines().collect::<Vec<_>>(), want, "{}", run.context());
+    assert_eq!(
+        run.out().lines().collect::<Vec<_>>(),
+        want,
+        "{}",
+        run.context()
+    );
 }
 
 // ---- Redis Cluster: parsers ------------------------------------------------------------------
@@ -475,7 +498,12 @@ fn repair_nodes_conf_rewrites_every_resolvable_address() {
         );
         let input = std::fs::read_to_string(shell_dir().join("fixtures").join(fixture)).unwrap();
         let output = run.out();
-        assert_eq!(output.lines().count(), input.lines().count(), "{}", run.context());
+        assert_eq!(
+            output.lines().count(),
+            input.lines().count(),
+            "{}",
+            run.context()
+        );
         for (before, after) in input.lines().zip(output.lines()) {
             let f: Vec<&str> = before.split(' ').collect();
             let expected = if f[0] == "vars" || f[1].contains("redis-cluster-4.") {
@@ -495,7 +523,11 @@ fn repair_nodes_conf_rewrites_every_resolvable_address() {
             };
             assert_eq!(after, expected, "{fixture}\n{}", run.context());
         }
-        assert!(run.stderr.contains("moved from 127.0.0.1 to 10.1.0.99"), "{}", run.context());
+        assert!(
+            run.stderr.contains("moved from 127.0.0.1 to 10.1.0.99"),
+            "{}",
+            run.context()
+        );
     }
 }
 
@@ -524,7 +556,11 @@ fn wait_for_peers_is_bounded_and_keeps_unresolvable_peers() {
         sleeps"#,
     );
     assert_eq!(run.out(), "rc=0\n4", "{}", run.context());
-    assert!(run.stderr.contains("5 peer(s) still unresolvable after 4s"), "{}", run.context());
+    assert!(
+        run.stderr.contains("5 peer(s) still unresolvable after 4s"),
+        "{}",
+        run.context()
+    );
 }
 
 const POD5_NEW_ID: &str = "4a9b8f77f0b7cbd3ce4ae0c202b816f43918bb3b";
@@ -572,7 +608,12 @@ fn rejoin_plan_in_other_states() {
     );
     // Pod 5, seen at the same address under a new ID (noaddr): still found by hostname.
     let run = rejoin_plan(&sh, "cluster-nodes-7.0-noaddr.txt", POD5_NEW_ID, 5);
-    assert!(run.out().starts_with("9e1de2a49b7fb5342c54a83925762f226a82d56f "), "{}", run.context());
+    assert!(
+        run.out()
+            .starts_with("9e1de2a49b7fb5342c54a83925762f226a82d56f "),
+        "{}",
+        run.context()
+    );
     // The old ID of pod 1 still owns slots: never forgotten (its failover needs it).
     let run = rejoin_plan(&sh, "cluster-nodes-7.0-formed.txt", POD5_NEW_ID, 1);
     assert_eq!(run.out(), "", "{}", run.context());
@@ -585,7 +626,11 @@ fn rejoin_plan_in_other_states() {
         assert_eq!(run.out(), "", "{}", run.context());
     }
     // The peer's reply is an error or nothing.
-    for reply in ["reply-7.0-noauth.txt", "reply-7.0-loading.txt", "reply-7.0-no-answer.txt"] {
+    for reply in [
+        "reply-7.0-noauth.txt",
+        "reply-7.0-loading.txt",
+        "reply-7.0-no-answer.txt",
+    ] {
         let run = rejoin_plan(&sh, reply, POD5_NEW_ID, 5);
         assert_eq!(run.out(), "", "{}", run.context());
     }
@@ -596,11 +641,27 @@ fn node_class_takes_only_clean_answers_for_empty() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
     let cases = [
         ("cluster-info-7.0-alone.txt", "dbsize-7.0-zero.txt", "empty"),
-        ("cluster-info-7.0-pod5-alone.txt", "dbsize-7.0-zero.txt", "empty"),
-        ("cluster-info-7.0-alone.txt", "dbsize-7.0-keys.txt", "joined"),
+        (
+            "cluster-info-7.0-pod5-alone.txt",
+            "dbsize-7.0-zero.txt",
+            "empty",
+        ),
+        (
+            "cluster-info-7.0-alone.txt",
+            "dbsize-7.0-keys.txt",
+            "joined",
+        ),
         ("cluster-info-7.0-ok.txt", "dbsize-7.0-zero.txt", "joined"),
-        ("cluster-info-7.0-alone.txt", "reply-7.0-loading.txt", "unknown"),
-        ("cluster-info-7.0-alone.txt", "reply-7.0-noauth.txt", "unknown"),
+        (
+            "cluster-info-7.0-alone.txt",
+            "reply-7.0-loading.txt",
+            "unknown",
+        ),
+        (
+            "cluster-info-7.0-alone.txt",
+            "reply-7.0-noauth.txt",
+            "unknown",
+        ),
         ("cluster-info-7.0-alone.txt", "-no-answer-", "unknown"),
         ("reply-7.0-noauth.txt", "dbsize-7.0-zero.txt", "unknown"),
         ("-no-answer-", "-no-answer-", "unknown"),
@@ -613,11 +674,17 @@ fn node_class_takes_only_clean_answers_for_empty() {
         );
     }
     let run = sh.run("bootstrap.sh", &body);
-    let states: Vec<&str> = run.out().lines().map(|l| l.split('|').next().unwrap()).collect();
+    let states: Vec<&str> = run
+        .out()
+        .lines()
+        .map(|l| l.split('|').next().unwrap())
+        .collect();
     let want: Vec<&str> = cases.iter().map(|c| c.2).collect();
     assert_eq!(states, want, "{}", run.context());
     assert!(
-        run.out().contains("unknown|known_nodes=1 slots_assigned=0 keys=NOAUTH Authentication required."),
+        run.out().contains(
+            "unknown|known_nodes=1 slots_assigned=0 keys=NOAUTH Authentication required."
+        ),
         "{}",
         run.context()
     );
@@ -633,7 +700,11 @@ fn all_empty_needs_every_pod_cleanly_empty() {
       if all_empty; then echo yes; else echo no; fi"#;
     let run = sh.run("start.sh", setup);
     assert_eq!(run.out(), "yes", "{}", run.context());
-    for unclean in ["reply-7.0-noauth.txt", "reply-7.0-loading.txt", "-no-answer-"] {
+    for unclean in [
+        "reply-7.0-noauth.txt",
+        "reply-7.0-loading.txt",
+        "-no-answer-",
+    ] {
         let run = sh.run(
             "start.sh",
             &format!("{setup}\nreply \"$(pod 4)\" 6379 dbsize -- {unclean}\nif all_empty; then echo yes; else echo no; fi"),
@@ -662,13 +733,25 @@ fn guard_waits_when_a_replica_gives_no_clean_answer() {
                  guard_empty_master; echo \"rc=$?\"; sleeps; ls"
             ),
         );
-        assert_eq!(run.out(), "rc=1\n5\nnodes.conf", "{reply}\n{}", run.context());
+        assert_eq!(
+            run.out(),
+            "rc=1\n5\nnodes.conf",
+            "{reply}\n{}",
+            run.context()
+        );
         assert!(
-            run.stderr.contains(&format!("cannot tell whether replica {} holds keys", cluster_pod(3))),
+            run.stderr.contains(&format!(
+                "cannot tell whether replica {} holds keys",
+                cluster_pod(3)
+            )),
             "{}",
             run.context()
         );
-        assert!(run.stderr.contains("exiting so the kubelet retries"), "{}", run.context());
+        assert!(
+            run.stderr.contains("exiting so the kubelet retries"),
+            "{}",
+            run.context()
+        );
     }
 }
 
@@ -697,8 +780,18 @@ fn guard_waits_for_the_replica_with_keys_to_take_over() {
              guard_empty_master; echo \"rc=$?\"; sleeps; ls"
         ),
     );
-    assert_eq!(run.out(), "rc=0\n2\nnodes.conf.replaced", "{}", run.context());
-    assert!(run.stderr.contains("now owns the slots; starting as a new node"), "{}", run.context());
+    assert_eq!(
+        run.out(),
+        "rc=0\n2\nnodes.conf.replaced",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("now owns the slots; starting as a new node"),
+        "{}",
+        run.context()
+    );
     // Never promoted: refuse after the budget.
     let run = sh.run(
         "start.sh",
@@ -709,7 +802,11 @@ fn guard_waits_for_the_replica_with_keys_to_take_over() {
         ),
     );
     assert_eq!(run.out(), "rc=1\nnodes.conf", "{}", run.context());
-    assert!(run.stderr.contains("no replica took over within 5s"), "{}", run.context());
+    assert!(
+        run.stderr.contains("no replica took over within 5s"),
+        "{}",
+        run.context()
+    );
 }
 
 #[test]
@@ -728,7 +825,10 @@ fn guard_lets_a_master_start_when_its_replicas_hold_no_keys() {
 // ---- Redis Cluster: probes -------------------------------------------------------------------
 
 fn probe(sh: &Sh, mode: &str, replies: &str) -> Run {
-    sh.run("probe.sh", &format!("{replies}\nprobe {mode}; echo \"rc=$?\""))
+    sh.run(
+        "probe.sh",
+        &format!("{replies}\nprobe {mode}; echo \"rc=$?\""),
+    )
 }
 
 #[test]
@@ -744,12 +844,19 @@ fn liveness_accepts_loading_and_masterdown_but_not_silence_or_noauth() {
         ] {
             for mode in ["liveness", "startup"] {
                 let run = probe(&sh, mode, &format!("reply 127.0.0.1 6379 ping -- {reply}"));
-                assert_eq!(run.out(), format!("rc={rc}"), "{profile} {mode} {reply}\n{}", run.context());
+                assert_eq!(
+                    run.out(),
+                    format!("rc={rc}"),
+                    "{profile} {mode} {reply}\n{}",
+                    run.context()
+                );
             }
         }
         let run = probe(&sh, "bogus", "");
         assert_eq!(run.out(), "rc=2", "{}", run.context());
-        assert!(run.stderr.contains("usage: probe.sh liveness|readiness|startup"));
+        assert!(run
+            .stderr
+            .contains("usage: probe.sh liveness|readiness|startup"));
     }
 }
 
@@ -765,12 +872,19 @@ fn cluster_readiness_needs_cluster_state_ok() {
         let run = probe(
             &sh,
             "readiness",
-            &format!("reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 cluster info -- {info}"),
+            &format!(
+                "reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 cluster info -- {info}"
+            ),
         );
         assert_eq!(run.out(), format!("rc={rc}"), "{info}\n{}", run.context());
     }
     let run = probe(&sh, "readiness", "reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 cluster info -- cluster-info-7.0-alone.txt");
-    assert!(run.stderr.contains("redkube-probe: probe readiness failed: cluster_state:fail"), "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("redkube-probe: probe readiness failed: cluster_state:fail"),
+        "{}",
+        run.context()
+    );
 }
 
 // ---- Sentinel mode ---------------------------------------------------------------------------
@@ -839,20 +953,34 @@ fn the_first_pod_never_starts_as_master_on_unclean_sentinel_answers() {
     let Some(sh) = Sh::new(SENTINEL) else { return };
     let ask = r#"SENTINEL_ASK_SECONDS=3; SELF=$(pod 0); FIRST=$(pod 0)
         ask_for_master; echo "rc=$? master=$MASTER""#;
-    for reply in ["-no-answer-", "sentinel-noauth-7.0.txt", "reply-7.0-loading.txt"] {
+    for reply in [
+        "-no-answer-",
+        "sentinel-noauth-7.0.txt",
+        "reply-7.0-loading.txt",
+    ] {
         let run = sh.run(
             "start.sh",
             &format!("for i in 0 1 2; do reply \"$(pod $i)\" 26379 sentinel master mymaster -- {reply}; done\n{ask}"),
         );
         assert_eq!(run.out(), "rc=1 master=", "{reply}\n{}", run.context());
-        assert!(run.stderr.contains("no clean answer from the Sentinels of:"), "{}", run.context());
+        assert!(
+            run.stderr
+                .contains("no clean answer from the Sentinels of:"),
+            "{}",
+            run.context()
+        );
     }
     // Every Sentinel answers that it knows no master: the first pod starts as master.
     let run = sh.run(
         "start.sh",
         &format!("for i in 0 1 2; do reply \"$(pod $i)\" 26379 sentinel master mymaster -- sentinel-no-such-master-7.0.txt; done\n{ask}"),
     );
-    assert_eq!(run.out(), format!("rc=0 master={}", sentinel_pod(0)), "{}", run.context());
+    assert_eq!(
+        run.out(),
+        format!("rc=0 master={}", sentinel_pod(0)),
+        "{}",
+        run.context()
+    );
 }
 
 const REPLICA_SETUP: &str = r#"SELF=$(pod 0)
@@ -872,11 +1000,17 @@ fn replica_with_keys_knows_unknown_from_empty() {
         ),
         (
             r#"reply "$(pod 1)" 6379 dbsize -- reply-7.0-loading.txt"#,
-            format!("unknown {} LOADING Redis is loading the dataset in memory", sentinel_pod(1)),
+            format!(
+                "unknown {} LOADING Redis is loading the dataset in memory",
+                sentinel_pod(1)
+            ),
         ),
         (
             r#"reply "$(pod 2)" 6379 info replication -- reply-7.0-noauth.txt"#,
-            format!("unknown {} NOAUTH Authentication required.", sentinel_pod(2)),
+            format!(
+                "unknown {} NOAUTH Authentication required.",
+                sentinel_pod(2)
+            ),
         ),
         (
             r#"reply "$(pod 1)" 6379 info replication -- -no-answer-"#,
@@ -889,7 +1023,10 @@ fn replica_with_keys_knows_unknown_from_empty() {
         ),
     ];
     for (extra, want) in cases {
-        let run = sh.run("start.sh", &format!("{REPLICA_SETUP}\n{extra}\nreplica_with_keys"));
+        let run = sh.run(
+            "start.sh",
+            &format!("{REPLICA_SETUP}\n{extra}\nreplica_with_keys"),
+        );
         assert_eq!(run.out(), want, "{extra}\n{}", run.context());
     }
 }
@@ -909,8 +1046,17 @@ fn an_empty_master_waits_while_a_replica_may_hold_keys() {
                  hold_while_named_master; echo \"rc=$? master=$MASTER\""
             ),
         );
-        assert_eq!(run.out(), format!("rc=1 master={}", sentinel_pod(0)), "{unclean}\n{}", run.context());
-        assert!(run.stderr.contains("holds keys is unknown"), "{}", run.context());
+        assert_eq!(
+            run.out(),
+            format!("rc=1 master={}", sentinel_pod(0)),
+            "{unclean}\n{}",
+            run.context()
+        );
+        assert!(
+            run.stderr.contains("holds keys is unknown"),
+            "{}",
+            run.context()
+        );
     }
 }
 
@@ -933,15 +1079,34 @@ fn an_empty_master_waits_for_the_failover_to_the_replica_with_keys() {
              hold_while_named_master; echo \"rc=$? master=$MASTER epoch=$EPOCH\""
         ),
     );
-    assert_eq!(run.out(), format!("rc=0 master={} epoch=4", sentinel_pod(2)), "{}", run.context());
-    assert!(run.stderr.contains(&format!("while {} holds keys", sentinel_pod(2))), "{}", run.context());
+    assert_eq!(
+        run.out(),
+        format!("rc=0 master={} epoch=4", sentinel_pod(2)),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("while {} holds keys", sentinel_pod(2))),
+        "{}",
+        run.context()
+    );
     // No failover within the budget: refuse to start as master.
     let run = sh.run(
         "start.sh",
         &format!("{setup}\nhold_while_named_master; echo \"rc=$? master=$MASTER\""),
     );
-    assert_eq!(run.out(), format!("rc=1 master={}", sentinel_pod(0)), "{}", run.context());
-    assert!(run.stderr.contains("no failover after 10s"), "{}", run.context());
+    assert_eq!(
+        run.out(),
+        format!("rc=1 master={}", sentinel_pod(0)),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains("no failover after 10s"),
+        "{}",
+        run.context()
+    );
 }
 
 #[test]
@@ -956,8 +1121,18 @@ fn a_master_the_sentinels_see_down_waits_then_starts() {
              hold_while_named_master; echo \"rc=$? master=$MASTER\""
         ),
     );
-    assert_eq!(run.out(), format!("rc=0 master={}", sentinel_pod(0)), "{}", run.context());
-    assert!(run.stderr.contains("still see this pod as a failed master after 3s"), "{}", run.context());
+    assert_eq!(
+        run.out(),
+        format!("rc=0 master={}", sentinel_pod(0)),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("still see this pod as a failed master after 3s"),
+        "{}",
+        run.context()
+    );
     // Data, healthy flags: start at once.
     let run = sh.run(
         "start.sh",
@@ -984,8 +1159,16 @@ fn sentinel_readiness_needs_a_master_or_a_linked_replica() {
         );
         assert_eq!(run.out(), format!("rc={rc}"), "{info}\n{}", run.context());
     }
-    for (reply, rc) in [("=PONG", 0), ("sentinel-noauth-7.0.txt", 1), ("-no-answer-", 1)] {
-        let run = probe(&sh, "sentinel", &format!("reply 127.0.0.1 26379 ping -- {reply}"));
+    for (reply, rc) in [
+        ("=PONG", 0),
+        ("sentinel-noauth-7.0.txt", 1),
+        ("-no-answer-", 1),
+    ] {
+        let run = probe(
+            &sh,
+            "sentinel",
+            &format!("reply 127.0.0.1 26379 ping -- {reply}"),
+        );
         assert_eq!(run.out(), format!("rc={rc}"), "{reply}\n{}", run.context());
     }
 }
@@ -1005,7 +1188,12 @@ fn prestop_hands_over_only_as_a_master_with_replicas() {
     }
     let run = sh.run("prestop.sh", &body);
     // info-replication-7.0-master.txt is a cluster master with its one replica.
-    assert_eq!(run.out(), "handover\nhandover\nkeep\nunknown\nunknown", "{}", run.context());
+    assert_eq!(
+        run.out(),
+        "handover\nhandover\nkeep\nunknown\nunknown",
+        "{}",
+        run.context()
+    );
 }
 
 /// Point 7: an error reply to GET-MASTER-ADDR-BY-NAME is not a new master. (The old preStop
@@ -1026,24 +1214,61 @@ fn prestop_never_takes_an_error_for_the_new_master() {
         reply "$(pod 1)" 26379 sentinel get-master-addr-by-name mymaster -- sentinel-noauth-7.0.txt
         wait_for_new_master "$(pod 1)"; echo "rc=$?""#;
     let run = sh.run("prestop.sh", &body);
-    assert_eq!(run.out(), "[localhost]\n[]\n[]\n[]\nrc=0", "{}", run.context());
-    assert!(run.stderr.contains("the failover did not finish within 3s"), "{}", run.context());
+    assert_eq!(
+        run.out(),
+        "[localhost]\n[]\n[]\n[]\nrc=0",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains("the failover did not finish within 3s"),
+        "{}",
+        run.context()
+    );
     assert!(!run.stderr.contains("failover done"), "{}", run.context());
 }
 
 #[test]
 fn sentinel_keeps_its_state_but_not_the_lines_redkube_owns() {
     let Some(sh) = Sh::new(SENTINEL) else { return };
-    let run = sh.run("sentinel.sh", r#"kept_state "$FIXTURES/sentinel-conf-7.0.conf""#);
+    let run = sh.run(
+        "sentinel.sh",
+        r#"kept_state "$FIXTURES/sentinel-conf-7.0.conf""#,
+    );
     let kept = run.out();
-    for gone in ["port ", "dir ", "requirepass", "user default", "auth-pass", "down-after", "resolve-hostnames"] {
-        assert!(!kept.lines().any(|l| l.starts_with(gone) || l.contains(&format!("sentinel {gone}"))), "{gone}: {kept}");
+    for gone in [
+        "port ",
+        "dir ",
+        "requirepass",
+        "user default",
+        "auth-pass",
+        "down-after",
+        "resolve-hostnames",
+    ] {
+        assert!(
+            !kept
+                .lines()
+                .any(|l| l.starts_with(gone) || l.contains(&format!("sentinel {gone}"))),
+            "{gone}: {kept}"
+        );
     }
     let lines: Vec<&str> = kept.lines().collect();
-    assert!(lines.contains(&"sentinel monitor mymaster localhost 30015 2"), "quorum 2 applied: {kept}");
-    assert!(lines.contains(&"sentinel known-replica mymaster localhost 30016"), "{kept}");
-    assert!(lines.iter().any(|l| l.starts_with("sentinel myid ")), "{kept}");
-    let run = sh.run("sentinel.sh", r#"kept_state "$FIXTURES/sentinel-conf-7.0.conf" | state_hosts"#);
+    assert!(
+        lines.contains(&"sentinel monitor mymaster localhost 30015 2"),
+        "quorum 2 applied: {kept}"
+    );
+    assert!(
+        lines.contains(&"sentinel known-replica mymaster localhost 30016"),
+        "{kept}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("sentinel myid ")),
+        "{kept}"
+    );
+    let run = sh.run(
+        "sentinel.sh",
+        r#"kept_state "$FIXTURES/sentinel-conf-7.0.conf" | state_hosts"#,
+    );
     assert_eq!(run.out(), "localhost\nlocalhost", "{}", run.context());
 }
 
@@ -1064,11 +1289,21 @@ SENTINEL_RESOLVE_SECONDS=3"#;
         "{}",
         run.context()
     );
-    assert!(run.stderr.contains("forgetting unresolvable peers: r.example"), "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("forgetting unresolvable peers: r.example"),
+        "{}",
+        run.context()
+    );
     let run = sh.run(
         "sentinel.sh",
         &format!("{state}\ndns r.example 10.0.0.2\nresolvable_state \"$state\"; echo \"rc=$?\""),
     );
     assert_eq!(run.out(), "rc=1", "{}", run.context());
-    assert!(run.stderr.contains("the master m.example does not resolve after 3s"), "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("the master m.example does not resolve after 3s"),
+        "{}",
+        run.context()
+    );
 }

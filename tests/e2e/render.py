@@ -178,16 +178,24 @@ def without_masterauth(objects: list[dict]) -> list[dict]:
 
 
 def without_ip_repair(objects: list[dict]) -> list[dict]:
-    """Empty every `# BEGIN ip-repair` ... `# END ip-repair` block of the ConfigMap scripts."""
-    pattern = re.compile(r"(^[ \t]*# BEGIN ip-repair[^\n]*\n).*?(^[ \t]*# END ip-repair)",
-                         re.S | re.M)
+    """Disable the nodes.conf IP repair: in every ConfigMap script that defines
+    `repair_peer_addresses` (one function: wait for peers, rewrite nodes.conf), redefine it as a
+    no-op just before the script's last line (`... || main "$@"`), which runs the script."""
+    noop = "repair_peer_addresses() { :; }\n"
 
     def edit(text: str) -> tuple[str, int]:
-        return pattern.subn(r"\1\2", text)
+        if not re.search(r"^repair_peer_addresses\(\) \{", text, re.M):
+            return text, 0
+        body = text.rstrip("\n")
+        cut = body.rfind("\n") + 1
+        if 'main "$@"' not in body[cut:]:
+            raise ManifestError("a script defining repair_peer_addresses does not end by "
+                                "calling main: the negative control cannot disable it")
+        return body[:cut] + noop + body[cut:] + "\n", 1
     out, n = _edit_configmaps(objects, edit)
     if n == 0:
-        raise ManifestError("no `# BEGIN ip-repair` / `# END ip-repair` block in any "
-                            "ConfigMap: the negative control would prove nothing")
+        raise ManifestError("no ConfigMap script defines repair_peer_addresses: the negative "
+                            "control would prove nothing")
     return out
 
 
