@@ -1307,3 +1307,45 @@ SENTINEL_RESOLVE_SECONDS=3"#;
         run.context()
     );
 }
+
+/// The whole rejoin of pod 5 (see rejoin_targets_a_master_that_owns_slots): every other pod
+/// forgets the stale ID, this node meets the cluster and replicates the target.
+#[test]
+fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        &format!(
+            r#"SELF_HOST=$(pod 5)
+            reply 127.0.0.1 6379 ping -- -no-answer- =PONG
+            reply 127.0.0.1 6379 cluster info -- cluster-info-7.0-pod5-alone.txt
+            reply 127.0.0.1 6379 cluster myid -- cluster-myid-7.0-pod5.txt
+            reply 127.0.0.1 6379 cluster replicate 8876e540a7a7e00801dd67adc1a719a9e3012174 -- =ERR_not_yet =OK
+            reply "$(pod 0)" 6379 cluster nodes -- reply-7.0-loading.txt
+            reply "$(pod 1)" 6379 cluster nodes -- cluster-nodes-7.0-two-lost-pods.txt
+            rejoin; echo "rc=$?"
+            grep -v '^sleep' "$STUBS/calls" | grep -E 'forget|meet|replicate' | sed 's/ 6379 / /'"#
+        ),
+    );
+    let stale = "9e1de2a49b7fb5342c54a83925762f226a82d56f";
+    let mut want = vec!["rc=0".to_string()];
+    for i in 0..5 {
+        want.push(format!(
+            "redis-cli {} cluster forget {stale}",
+            cluster_pod(i)
+        ));
+    }
+    want.push("redis-cli 127.0.0.1 cluster meet 127.0.0.1 6379".into());
+    for _ in 0..2 {
+        want.push(
+            "redis-cli 127.0.0.1 cluster replicate 8876e540a7a7e00801dd67adc1a719a9e3012174".into(),
+        );
+    }
+    assert_eq!(run.out(), want.join("\n"), "{}", run.context());
+    assert!(
+        run.stderr.contains("rejoin: this pod was node 9e1de2a4"),
+        "{}",
+        run.context()
+    );
+    assert!(run.stderr.contains("rejoin: done"), "{}", run.context());
+}
