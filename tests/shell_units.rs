@@ -1315,8 +1315,7 @@ fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
     let run = sh.run(
         "start.sh",
-        &format!(
-            r#"SELF_HOST=$(pod 5)
+        r#"SELF_HOST=$(pod 5)
             reply 127.0.0.1 6379 ping -- -no-answer- =PONG
             reply 127.0.0.1 6379 cluster info -- cluster-info-7.0-pod5-alone.txt
             reply 127.0.0.1 6379 cluster myid -- cluster-myid-7.0-pod5.txt
@@ -1324,8 +1323,7 @@ fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
             reply "$(pod 0)" 6379 cluster nodes -- reply-7.0-loading.txt
             reply "$(pod 1)" 6379 cluster nodes -- cluster-nodes-7.0-two-lost-pods.txt
             rejoin; echo "rc=$?"
-            grep -v '^sleep' "$STUBS/calls" | grep -E 'forget|meet|replicate' | sed 's/ 6379 / /'"#
-        ),
+            grep -v '^sleep' "$STUBS/calls" | grep -E 'forget|meet|replicate' | sed 's/ 6379 / /'"#,
     );
     let stale = "9e1de2a49b7fb5342c54a83925762f226a82d56f";
     let mut want = vec!["rc=0".to_string()];
