@@ -1347,3 +1347,60 @@ fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
     );
     assert!(run.stderr.contains("rejoin: done"), "{}", run.context());
 }
+
+/// The bootstrap Job creates only when every pod is cleanly empty: one pod that answers
+/// NOAUTH to DBSIZE makes a mixed state, reported, and nothing is created.
+#[test]
+fn bootstrap_creates_only_over_cleanly_empty_pods() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let setup = r#"printf pw > secret; SECRET_FILE=$WORK/secret
+        for i in 0 1 2 3 4 5; do
+          dns "$(pod $i)" "10.1.0.$i"
+          reply "$(pod $i)" 6379 ping -- =PONG
+          reply "$(pod $i)" 6379 cluster info -- cluster-info-7.0-alone.txt
+          reply "$(pod $i)" 6379 dbsize -- dbsize-7.0-zero.txt
+        done
+        reply "$(pod 0)" 6379 cluster set-config-epoch 1 -- =OK"#;
+    let run = sh.run(
+        "bootstrap.sh",
+        &format!("{setup}\nreply \"$(pod 4)\" 6379 dbsize -- reply-7.0-noauth.txt\nmain"),
+    );
+    assert_eq!(run.code, 1, "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("mixed state: 5 empty, 0 joined and 1 unknown nodes"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "{}: unknown, known_nodes=1 slots_assigned=0 keys=NOAUTH Authentication required.",
+            cluster_pod(4)
+        )),
+        "{}",
+        run.context()
+    );
+    assert!(!run.calls.contains("set-config-epoch"), "{}", run.context());
+    // All empty: the claim on pod 0, then `--cluster create` over every pod's IP (which the
+    // fake redis-cli refuses: the Job reports the failure).
+    let run = sh.run("bootstrap.sh", &format!("{setup}\nmain"));
+    assert_eq!(run.code, 1, "{}", run.context());
+    assert!(
+        run.calls.contains("cluster set-config-epoch 1"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.calls.contains(
+            "--cluster create 10.1.0.0:6379 10.1.0.1:6379 10.1.0.2:6379 10.1.0.3:6379 \
+             10.1.0.4:6379 10.1.0.5:6379 --cluster-replicas 1 --cluster-yes"
+        ),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains("creating the cluster failed"),
+        "{}",
+        run.context()
+    );
+}
