@@ -20,11 +20,21 @@ const SELF_FORM_WAIT_SECONDS: u32 = 30;
 const SELF_FORM_BUDGET_SECONDS: u32 = 1800;
 /// How long `redis-cli --cluster create` may take, in the Job or the first pod.
 const CREATE_BUDGET_SECONDS: u32 = 120;
+/// How long the Job watches a mixed state (some pods empty, some joined) settle, in case a
+/// creation by the first pod is passing through it.
+const MIXED_STATE_WAIT_SECONDS: u32 = 15;
+/// How long the background steps of a starting pod wait for its own Redis to answer.
+const REDIS_UP_WAIT_SECONDS: u32 = 60;
+/// How long a rejoining pod retries `CLUSTER REPLICATE` while the cluster learns of it.
+const REPLICATE_WAIT_SECONDS: u32 = 30;
 
 /// How long a starting Redis asks the Sentinels before the first pod may start as master.
 const SENTINEL_ASK_SECONDS: u32 = 30;
 /// How long a Sentinel waits for the names in its config to resolve.
 const SENTINEL_RESOLVE_SECONDS: u32 = 30;
+/// How long a Sentinel without state asks its peers for the master before it monitors the
+/// first pod.
+const NEW_SENTINEL_ASK_SECONDS: u32 = 5;
 
 /// Budgets of a Redis Cluster's scripts and bootstrap Job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,6 +48,9 @@ pub(crate) struct ClusterTiming {
     pub(crate) self_form_budget_seconds: u32,
     pub(crate) create_budget_seconds: u32,
     pub(crate) empty_master_wait_seconds: u32,
+    pub(crate) mixed_state_wait_seconds: u32,
+    pub(crate) redis_up_wait_seconds: u32,
+    pub(crate) replicate_wait_seconds: u32,
 }
 
 impl ClusterTiming {
@@ -62,6 +75,9 @@ impl ClusterTiming {
             self_form_wait_seconds: SELF_FORM_WAIT_SECONDS,
             self_form_budget_seconds: SELF_FORM_BUDGET_SECONDS,
             create_budget_seconds: CREATE_BUDGET_SECONDS,
+            mixed_state_wait_seconds: MIXED_STATE_WAIT_SECONDS,
+            redis_up_wait_seconds: REDIS_UP_WAIT_SECONDS,
+            replicate_wait_seconds: REPLICATE_WAIT_SECONDS,
             // The cluster marks a silent master failed after node-timeout, then a replica wins
             // an election: three node-timeouts and a margin.
             empty_master_wait_seconds: (node_timeout_ms / 1000) * 3 + 30,
@@ -74,6 +90,7 @@ impl ClusterTiming {
 pub(crate) struct SentinelTiming {
     pub(crate) sentinel_ask_seconds: u32,
     pub(crate) sentinel_resolve_seconds: u32,
+    pub(crate) new_sentinel_ask_seconds: u32,
     pub(crate) failover_outcome_seconds: u32,
     pub(crate) prestop_wait_seconds: u32,
 }
@@ -92,6 +109,7 @@ impl SentinelTiming {
         SentinelTiming {
             sentinel_ask_seconds: SENTINEL_ASK_SECONDS,
             sentinel_resolve_seconds: SENTINEL_RESOLVE_SECONDS,
+            new_sentinel_ask_seconds: NEW_SENTINEL_ASK_SECONDS,
             // A failover of this master: Sentinel needs down-after to notice, then the failover.
             failover_outcome_seconds: (down_after_ms + failover_timeout_ms) / 1000,
             // Leave the container time to shut down after the failover.

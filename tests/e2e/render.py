@@ -177,21 +177,6 @@ def without_masterauth(objects: list[dict]) -> list[dict]:
     return out
 
 
-# switch to script_contract once the scripts follow it
-def without_ip_repair(objects: list[dict]) -> list[dict]:
-    """Empty every `# BEGIN ip-repair` ... `# END ip-repair` block of the ConfigMap scripts."""
-    pattern = re.compile(r"(^[ \t]*# BEGIN ip-repair[^\n]*\n).*?(^[ \t]*# END ip-repair)",
-                         re.S | re.M)
-
-    def edit(text: str) -> tuple[str, int]:
-        return pattern.subn(r"\1\2", text)
-    out, n = _edit_configmaps(objects, edit)
-    if n == 0:
-        raise ManifestError("no `# BEGIN ip-repair` / `# END ip-repair` block in any "
-                            "ConfigMap: the negative control would prove nothing")
-    return out
-
-
 def kustomize_overlay(rendered: Rendered, overlay_fixture: pathlib.Path,
                       workdir: pathlib.Path) -> pathlib.Path:
     """WORKDIR/base (a copy of the rendered folder) and WORKDIR/overlay (the fixture's

@@ -15,6 +15,7 @@ import pytest
 from cluster_health import Health, RedisClusterClient
 from emulator import Cluster, HarnessError, Runtime
 from render import Rendered
+from script_contract import budget_seconds
 
 # Budgets, in seconds. The Job's own activeDeadlineSeconds still applies when shorter.
 JOB_TIMEOUT = 240
@@ -22,9 +23,9 @@ HEALTH_AFTER_JOB = 30
 FAILOVER_MARGIN = 15
 REJOIN_TIMEOUT = 60
 FULL_RESTART_TIMEOUT = 60
-# The first pod of an emptyDir cluster waits this long (redkube's SELF_FORM_WAIT_SECONDS, 30 s)
-# before it forms the cluster again, then polls every 5 s.
-SELF_FORM_WAIT = 45  # switch to script_contract once the scripts follow it
+# The first pod of an emptyDir cluster waits SELF_FORM_WAIT_SECONDS (read from the render)
+# before it forms the cluster again, then polls every 5 s: a margin over that wait.
+SELF_FORM_MARGIN = 15
 STABLE = 6.0
 QUICK_STABLE = 2.0
 
@@ -204,8 +205,7 @@ class Deployment:
             container.wait_restarted(before, 30)
         except HarnessError as e:
             raise ScenarioFailure("4b", str(e)) from None
-        # switch to script_contract once the scripts follow it
-        budget = self.rendered.node_timeout_ms / 1000 * 3 + 30 + REJOIN_TIMEOUT
+        budget = budget_seconds(self.rendered, "EMPTY_MASTER_WAIT_SECONDS") + REJOIN_TIMEOUT
         secs, _ = self._wait_healthy("4b", t0, budget, STABLE,
                                      what=f"healthy after {victim}'s Redis container crashed")
         self.figures.record("container_crash_recovery_seconds", secs)
@@ -215,7 +215,7 @@ class Deployment:
         """5. Kill every pod, recreate all with new IPs and no Job run.
         Persistent data: healthy (stable for 6 s) within TIMEOUT, every acknowledged key
         present. emptyDir data: every pod comes back empty, and the first pod must form the
-        cluster again by itself (after SELF_FORM_WAIT of unchanged emptiness); the keys are
+        cluster again by itself (after SELF_FORM_WAIT_SECONDS of unchanged emptiness); the keys are
         gone by design, and the new cluster takes acknowledged writes."""
         persistent = self.rendered.persistent
         pods = self.cluster.statefulset_pods(self.rendered.statefulset, self.namespace)
@@ -228,7 +228,8 @@ class Deployment:
         reused = [p.name for p in new if p.ip in old_ips.values()]
         if reused:
             raise ScenarioFailure("5", f"pods got old IPs back: {reused}")
-        budget = timeout if persistent else timeout + SELF_FORM_WAIT
+        self_form = budget_seconds(self.rendered, "SELF_FORM_WAIT_SECONDS") + SELF_FORM_MARGIN
+        budget = timeout if persistent else timeout + self_form
         what = "healthy after a full restart" if persistent else "formed again by the first pod"
         secs, _ = self._wait_healthy("5", t0, budget, STABLE, what=what)
         self.figures.record("full_restart_recovery_seconds", secs)

@@ -14,6 +14,7 @@ import pytest
 
 import render
 from scenarios import Deployment, ScenarioFailure
+from script_contract import disable_step
 
 # Short budgets: the failure is certain, only its step matters.
 NEGATIVE_JOB_TIMEOUT = 30
@@ -47,8 +48,7 @@ def test_7b_without_ip_repair_fails_full_restart(negative_rendered, runtime):
     if not negative_rendered.persistent:
         pytest.fail(f"{negative_rendered.name} keeps no data across pods: pick another "
                     f"profile with E2E_NEGATIVE_PROFILE")
-    # switch to script_contract once the scripts follow it
-    objects = render.without_ip_repair(negative_rendered.objects())
+    objects = disable_step(negative_rendered.objects(), "repair_peer_addresses")
     dep = Deployment(runtime, negative_rendered, objects, name="negative-ip-repair")
     try:
         dep.form()

@@ -1,0 +1,1406 @@
+//! Unit tests of the ConfigMap's shell scripts, run by dash on fixtures: no root, no Redis, no
+//! network. Each test renders a bundled profile through the library, sources one script with
+//! REDKUBE_LIB_ONLY=1 (which defines its functions and runs nothing) and calls a function.
+//! The outside world is faked below the scripts' own code: `tests/shell/bin` holds a redis-cli
+//! and a getent that answer from files a test registers (`tests/shell/stubs.sh`), so the real
+//! node_cli, resolve, timeout and \r stripping run. Replies are real Redis 7.0.15 output
+//! (`tests/shell/gen-fixtures.sh`), except the files named `*.hand.*`, written by hand.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// 3 masters x 1 replica, AOF, namespace `redis`: its pod names match the fixtures.
+const CLUSTER: &str = "cluster-storageclass";
+/// 1 master, 2 replicas, AOF, namespace `redis`.
+const SENTINEL: &str = "sentinel";
+const CLUSTER_HOST: &str = "redis-cluster-headless.redis.svc.cluster.local";
+const SENTINEL_HOST: &str = "redis-sentinel-headless.redis.svc.cluster.local";
+
+fn shell_dir() -> PathBuf {
+    common::root().join("tests/shell")
+}
+
+/// dash, or None (and a loud notice) when it is missing; CI requires it.
+fn dash_available() -> bool {
+    if Command::new("dash").arg("-c").arg(":").output().is_ok() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("dash is missing: the shell unit tests need it");
+    }
+    eprintln!("\n!!!!!!!! dash is not installed: SKIPPING the shell unit tests !!!!!!!!\n");
+    false
+}
+
+/// The ConfigMap data of a rendered profile, through the library's public API.
+fn configmap_data(profile: &str) -> serde_json::Map<String, Value> {
+    let stream = common::render_file(&common::root().join(format!("profiles/{profile}.toml")));
+    let doc = common::documents(&stream)
+        .into_iter()
+        .find(|d| d.contains("kind: ConfigMap"))
+        .expect("a ConfigMap");
+    let value: Value = serde_saphyr::from_str(doc).expect("the ConfigMap parses");
+    value["data"].as_object().expect("ConfigMap data").clone()
+}
+
+/// A profile's rendered scripts in a temporary folder, with the fakes.
+struct Sh {
+    dir: tempfile::TempDir,
+    data: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    calls: String,
+}
+
+impl Run {
+    fn out(&self) -> &str {
+        self.stdout.trim_end()
+    }
+    fn context(&self) -> String {
+        format!(
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}\n--- calls\n{}",
+            self.code, self.stdout, self.stderr, self.calls
+        )
+    }
+}
+
+impl Sh {
+    fn new(profile: &str) -> Option<Sh> {
+        if !dash_available() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = configmap_data(profile);
+        for (key, text) in &data {
+            std::fs::write(dir.path().join(key), text.as_str().unwrap()).unwrap();
+        }
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for fake in ["redis-cli", "getent"] {
+            let to = bin.join(fake);
+            std::fs::copy(shell_dir().join("bin").join(fake), &to).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Some(Sh { dir, data })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn text(&self, key: &str) -> &str {
+        self.data[key].as_str().unwrap()
+    }
+
+    fn scripts(&self) -> Vec<&str> {
+        self.data
+            .keys()
+            .map(String::as_str)
+            .filter(|k| k.ends_with(".sh"))
+            .collect()
+    }
+
+    /// Sources SCRIPT with REDKUBE_LIB_ONLY=1 and the stubs, then runs BODY under `set +e`,
+    /// in a fresh work folder ($WORK, also the current directory).
+    fn run(&self, script: &str, body: &str) -> Run {
+        self.run_env(script, body, &[])
+    }
+
+    fn run_env(&self, script: &str, body: &str, env: &[(&str, &str)]) -> Run {
+        let work = tempfile::tempdir_in(self.path()).unwrap();
+        let stubs = work.path().join(".stubs");
+        for sub in ["replies", "dns"] {
+            std::fs::create_dir_all(stubs.join(sub)).unwrap();
+        }
+        let program = format!(
+            ". {}/{script}\n. {}/stubs.sh\nset +e\n{body}\n",
+            self.path().display(),
+            shell_dir().display()
+        );
+        let path = format!(
+            "{}:{}",
+            self.path().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new("dash");
+        cmd.arg("-c")
+            .arg(program)
+            .current_dir(work.path())
+            .env_clear()
+            .env("PATH", path)
+            .env("REDKUBE_LIB_ONLY", "1")
+            .env("FIXTURES", shell_dir().join("fixtures"))
+            .env("STUBS", &stubs)
+            .env("WORK", work.path())
+            .env("POD_NAMESPACE", "redis")
+            .env("POD_IP", "10.1.0.99")
+            .env("REDISCLI_AUTH", "test-password");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("dash runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            calls: std::fs::read_to_string(stubs.join("calls")).unwrap_or_default(),
+        }
+    }
+}
+
+fn cluster_pod(i: u32) -> String {
+    format!("redis-cluster-{i}.{CLUSTER_HOST}")
+}
+
+fn sentinel_pod(i: u32) -> String {
+    format!("redis-sentinel-{i}.{SENTINEL_HOST}")
+}
+
+/// The error replies and silences that must never count as a clean answer.
+const UNCLEAN: &[&str] = &[
+    "reply-7.0-noauth.txt",
+    "reply-7.0-wrongpass.txt",
+    "reply-7.0-loading.txt",
+    "reply-7.0-masterdown.txt",
+    "reply-7.0-err.txt",
+    "reply-7.0-no-answer.txt",
+    "-no-answer-",
+];
+
+// ---- The shape of every script ---------------------------------------------------------------
+
+#[test]
+fn every_script_ends_by_calling_main_unless_lib_only() {
+    for profile in common::bundled_profiles() {
+        let Some(sh) = Sh::new(&common::stem(&profile)) else {
+            return;
+        };
+        for key in sh.scripts() {
+            let last = sh.text(key).lines().rev().find(|l| !l.trim().is_empty());
+            assert_eq!(
+                last,
+                Some(r#"[ "${REDKUBE_LIB_ONLY:-}" = 1 ] || main "$@""#),
+                "{key} of {}",
+                profile.display()
+            );
+        }
+    }
+}
+
+/// Sourcing defines functions only: no Secret read, no downward-API check, no file, no call.
+#[test]
+fn sourcing_a_script_has_no_side_effects() {
+    for profile in [CLUSTER, "cluster-cache", SENTINEL, "sentinel-cache"] {
+        let Some(sh) = Sh::new(profile) else { return };
+        for key in sh.scripts() {
+            let run = sh.run_env(
+                key,
+                "unset POD_NAMESPACE POD_IP POD_NAME; ls -A | grep -v '^.stubs$'; echo sourced",
+                &[],
+            );
+            assert_eq!(
+                run.out(),
+                "sourced",
+                "{key} of {profile}: {}",
+                run.context()
+            );
+            assert_eq!(run.stderr, "", "{key} of {profile}");
+            assert_eq!(run.calls, "", "{key} of {profile}");
+        }
+    }
+}
+
+/// Every wait budget is a `NAME_SECONDS=<n>` line before the first function, and a name in
+/// two scripts has one value.
+#[test]
+fn wait_budgets_are_assignments_at_the_top_with_one_value_per_name() {
+    let cluster = [
+        "PEER_WAIT_SECONDS",
+        "REJOIN_BUDGET_SECONDS",
+        "SELF_FORM_WAIT_SECONDS",
+        "SELF_FORM_BUDGET_SECONDS",
+        "CREATE_BUDGET_SECONDS",
+        "EMPTY_MASTER_WAIT_SECONDS",
+        "PING_BUDGET_SECONDS",
+        "HEALTH_BUDGET_SECONDS",
+    ];
+    let sentinel = [
+        "SENTINEL_ASK_SECONDS",
+        "SENTINEL_RESOLVE_SECONDS",
+        "FAILOVER_OUTCOME_SECONDS",
+        "PRESTOP_WAIT_SECONDS",
+    ];
+    for (profile, names) in [(CLUSTER, &cluster[..]), (SENTINEL, &sentinel[..])] {
+        let Some(sh) = Sh::new(profile) else { return };
+        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+        for key in sh.scripts() {
+            let text = sh.text(key);
+            let top: Vec<&str> = text.lines().take_while(|l| !l.contains("() ")).collect();
+            for line in text.lines() {
+                let Some((name, value)) = line.split_once('=') else {
+                    continue;
+                };
+                if !name.ends_with("_SECONDS") || name.contains(' ') {
+                    continue;
+                }
+                assert!(
+                    value.chars().all(|c| c.is_ascii_digit()) && !value.is_empty(),
+                    "{key}: {line}"
+                );
+                assert!(top.contains(&line), "{key}: {line} is not at the top");
+                let before = seen.insert(name.to_string(), value.to_string());
+                assert!(
+                    before.is_none_or(|b| b == value),
+                    "{name} has two values in {profile}"
+                );
+            }
+        }
+        for name in names {
+            assert!(seen.contains_key(*name), "{profile}: no script sets {name}");
+        }
+    }
+}
+
+/// True if `redis-cli` at byte I of LINE is a command (not text in a message).
+fn runs_redis_cli(line: &str, i: usize) -> bool {
+    let before = line[..i].trim_end();
+    let words: Vec<&str> = before.split_whitespace().collect();
+    before.is_empty()
+        || ["$(", "|", ";", "&&", "||", "then", "do", "exec", "`"]
+            .iter()
+            .any(|sep| before.ends_with(sep))
+        || (words.len() >= 2 && words[words.len() - 2].ends_with("timeout"))
+}
+
+/// Every redis-cli call that talks to a server goes through port_cli (bounded by `timeout`);
+/// the only other one is `--cluster create`, bounded by its own budget.
+#[test]
+fn every_redis_cli_call_is_bounded() {
+    for profile in [CLUSTER, SENTINEL] {
+        let Some(sh) = Sh::new(profile) else { return };
+        let mut calls = 0;
+        for key in sh.scripts() {
+            for line in sh.text(key).lines() {
+                if line.trim_start().starts_with('#') {
+                    continue;
+                }
+                for (i, _) in line.match_indices("redis-cli ") {
+                    if !runs_redis_cli(line, i) {
+                        continue;
+                    }
+                    calls += 1;
+                    let code = line.trim_start();
+                    assert!(
+                        code.starts_with(r#"timeout 5 redis-cli --no-auth-warning -h "$cli_host""#)
+                            || code.starts_with(r#"timeout "$CREATE_BUDGET_SECONDS" redis-cli"#),
+                        "{key} of {profile}: unbounded: {line}"
+                    );
+                }
+            }
+        }
+        assert!(
+            calls > 0,
+            "{profile}: no redis-cli call found: the check is broken"
+        );
+    }
+}
+
+// ---- The common library ----------------------------------------------------------------------
+
+#[test]
+fn node_cli_strips_carriage_returns_and_field_reads_info() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"reply 127.0.0.1 6379 info replication -- info-replication-7.0-master.txt
+        node_cli 127.0.0.1 info replication | od -c | grep -c '\\r'
+        node_cli 127.0.0.1 info replication | field connected_slaves
+        field role < "$FIXTURES/info-replication-7.0-replica-up.txt" | od -c | head -n 1"#,
+    );
+    let lines: Vec<&str> = run.out().lines().collect();
+    assert_eq!(lines[0], "0", "{}", run.context());
+    assert_eq!(lines[1], "1", "{}", run.context());
+    assert!(
+        lines[2].ends_with("s   l   a   v   e  \\n"),
+        "{}",
+        run.context()
+    );
+}
+
+/// A server that never answers costs 5 seconds and reads as no answer.
+#[test]
+fn node_cli_is_bounded_by_a_timeout() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let start = std::time::Instant::now();
+    let run = sh.run(
+        "start.sh",
+        r#"reply 10.9.9.9 6379 dbsize -- -hang-
+        keys=$(node_cli 10.9.9.9 dbsize); echo "[$keys] $(keys_verdict "$keys")""#,
+    );
+    assert_eq!(run.out(), "[] unknown", "{}", run.context());
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+}
+
+#[test]
+fn load_password_refuses_a_missing_or_empty_secret_and_exports_it() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for setup in [": > secret", "rm -f secret"] {
+        let run = sh.run(
+            "bootstrap.sh",
+            &format!("{setup}; SECRET_FILE=$WORK/secret; (load_password); echo rc=$?"),
+        );
+        assert_eq!(run.out(), "rc=1", "{}", run.context());
+        assert!(
+            run.stderr.contains("redkube-bootstrap: the password file")
+                && run.stderr.contains("is missing or empty"),
+            "{}",
+            run.context()
+        );
+    }
+    let run = sh.run(
+        "bootstrap.sh",
+        r#"printf 'pa$s w"\\rd\n' > secret; SECRET_FILE=$WORK/secret; unset REDISCLI_AUTH
+        load_password; sh -c 'printf "%s|%s\n" "$REDISCLI_AUTH" "$REDISCLI_HISTFILE"'
+        conf_quote "$REDISCLI_AUTH"; echo; password_conf"#,
+    );
+    assert_eq!(
+        run.out(),
+        "pa$s w\"\\rd|/dev/null\n\"pa$s w\\\"\\\\rd\"\nrequirepass \"pa$s w\\\"\\\\rd\"\nmasterauth \"pa$s w\\\"\\\\rd\"",
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn pod_names_and_ordinals() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        "pod_host 2; POD_NAME=redis-cluster-5 self_host; ordinals | tr '\\n' ' '",
+    );
+    assert_eq!(
+        run.out(),
+        format!("{}\n{}\n0 1 2 3 4 5", cluster_pod(2), cluster_pod(5)),
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn resolve_prints_the_first_ipv4_address_or_nothing() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        "dns a.example 10.2.3.4; echo \"[$(resolve a.example)] [$(resolve b.example)]\"",
+    );
+    assert_eq!(run.out(), "[10.2.3.4] []", "{}", run.context());
+}
+
+/// Point 7: NOAUTH, WRONGPASS, LOADING, MASTERDOWN, ERR and silence are unknown, never "no
+/// keys". (The old guards' `case "$keys" in ''|*[!0-9]*|0)` took all of them for no keys.)
+#[test]
+fn keys_verdict_never_takes_an_unclean_reply_for_no_keys() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let mut body = String::from(
+        "reply h 6379 dbsize -- dbsize-7.0-zero.txt; keys_verdict \"$(node_cli h dbsize)\"\n",
+    );
+    body += "reply h 6379 dbsize -- dbsize-7.0-keys.txt; keys_verdict \"$(node_cli h dbsize)\"\n";
+    for r in UNCLEAN {
+        body += &format!("reply h 6379 dbsize -- {r}; keys_verdict \"$(node_cli h dbsize)\"\n");
+    }
+    let run = sh.run("start.sh", &body);
+    let want: Vec<&str> = ["none", "keys"]
+        .into_iter()
+        .chain(UNCLEAN.iter().map(|_| "unknown"))
+        .collect();
+    assert_eq!(
+        run.out().lines().collect::<Vec<_>>(),
+        want,
+        "{}",
+        run.context()
+    );
+}
+
+// ---- Redis Cluster: parsers ------------------------------------------------------------------
+
+#[test]
+fn my_replicas_lists_the_replicas_of_a_master_that_owns_slots() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"for f in nodes-conf-7.0-master.conf nodes-conf-7.0-replica.conf nodes-conf-7.0-migrating.conf nodes-conf-7.2-master.hand.conf; do
+          echo "$f: $(my_replicas "$FIXTURES/$f" | tr '\n' ' ')"
+        done"#,
+    );
+    let r = |i| cluster_pod(i);
+    // The master fixture is pod 2 (30003), replicated by pod 3; the migrating one pod 0 with
+    // slot 100 leaving, replicated by pod 4. The replica's own file lists nothing.
+    assert_eq!(
+        run.out(),
+        format!(
+            "nodes-conf-7.0-master.conf: {} \nnodes-conf-7.0-replica.conf: \n\
+             nodes-conf-7.0-migrating.conf: {} \nnodes-conf-7.2-master.hand.conf: {}",
+            r(3),
+            r(4),
+            r(3)
+        ),
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn owns_slots_counts_ranges_not_migrations() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "bootstrap.sh",
+        r#"for s in '0-5460' '5461 [100-<-0cf5]' '[100->-c1b5] [7-<-aa]' '' '0-5460 [100->-c1b5]'; do
+          if owns_slots "$s"; then echo yes; else echo no; fi
+        done
+        for f in formed migrating importing; do
+          node_cli() { cat "$FIXTURES/cluster-nodes-7.0-$f.txt"; }
+          if node_cli x cluster nodes | myself_owns_slots; then echo "$f yes"; else echo "$f no"; fi
+        done"#,
+    );
+    assert_eq!(
+        run.out(),
+        "yes\nyes\nno\nno\nyes\nformed yes\nmigrating yes\nimporting yes",
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn repair_nodes_conf_rewrites_every_resolvable_address() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for fixture in [
+        "nodes-conf-7.0-master.conf",
+        "nodes-conf-7.0-migrating.conf",
+        "nodes-conf-7.2-master.hand.conf",
+    ] {
+        // Every peer but pod 4 resolves to 10.1.0.<ordinal>; this pod is POD_IP.
+        let run = sh.run(
+            "start.sh",
+            &format!(
+                r#"for i in 0 1 2 3 5; do dns "$(pod "$i")" "10.1.0.$i"; done
+                repair_nodes_conf < "$FIXTURES/{fixture}""#
+            ),
+        );
+        let input = std::fs::read_to_string(shell_dir().join("fixtures").join(fixture)).unwrap();
+        let output = run.out();
+        assert_eq!(
+            output.lines().count(),
+            input.lines().count(),
+            "{}",
+            run.context()
+        );
+        for (before, after) in input.lines().zip(output.lines()) {
+            let f: Vec<&str> = before.split(' ').collect();
+            let expected = if f[0] == "vars" || f[1].contains("redis-cluster-4.") {
+                before.to_string()
+            } else {
+                let ip = if f[2].contains("myself") {
+                    "10.1.0.99".to_string()
+                } else {
+                    let host = f[1].split(',').nth(1).unwrap();
+                    if host.is_empty() {
+                        "127.0.0.1".to_string()
+                    } else {
+                        format!("10.1.0.{}", &host["redis-cluster-".len()..][..1])
+                    }
+                };
+                before.replacen("127.0.0.1:", &format!("{ip}:"), 1)
+            };
+            assert_eq!(after, expected, "{fixture}\n{}", run.context());
+        }
+        assert!(
+            run.stderr.contains("moved from 127.0.0.1 to 10.1.0.99"),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+/// The e2e negative control replaces this one function; it must do the whole step.
+#[test]
+fn repair_peer_addresses_waits_for_peers_then_rewrites_nodes_conf() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"cp "$FIXTURES/nodes-conf-7.0-master.conf" nodes.conf; NODES_CONF=$WORK/nodes.conf
+        for i in 0 1 3 4 5; do dns "$(pod "$i")" "10.1.0.$i"; done
+        repair_peer_addresses; echo "rc=$?"
+        grep -c 127.0.0.1 nodes.conf; sleeps; ls"#,
+    );
+    // Every peer resolved at once: no wait, every address rewritten, no temporary file left.
+    assert_eq!(run.out(), "rc=0\n0\n0\nnodes.conf", "{}", run.context());
+    assert!(sh.text("start.sh").contains("\n  repair_peer_addresses\n"));
+}
+
+#[test]
+fn wait_for_peers_is_bounded_and_keeps_unresolvable_peers() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"PEER_WAIT_SECONDS=4; wait_for_peers "$FIXTURES/nodes-conf-7.0-master.conf"; echo "rc=$?"
+        sleeps"#,
+    );
+    assert_eq!(run.out(), "rc=0\n4", "{}", run.context());
+    assert!(
+        run.stderr.contains("5 peer(s) still unresolvable after 4s"),
+        "{}",
+        run.context()
+    );
+}
+
+const POD5_NEW_ID: &str = "4a9b8f77f0b7cbd3ce4ae0c202b816f43918bb3b";
+
+fn rejoin_plan(sh: &Sh, fixture: &str, my_id: &str, self_pod: u32) -> Run {
+    sh.run(
+        "start.sh",
+        &format!(r#"rejoin_plan "{my_id}" "$(pod {self_pod})" < "$FIXTURES/{fixture}""#),
+    )
+}
+
+/// Point 7: pods 4 and 5 lost their volumes; pod 4 has met the cluster again and is, for the
+/// moment, a master without slots and without replicas. Pod 5 must replicate a master that
+/// owns slots, never that one (the old rejoin picked it: fewest replicas).
+#[test]
+fn rejoin_targets_a_master_that_owns_slots() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for fixture in [
+        "cluster-nodes-7.0-two-lost-pods.txt",
+        "cluster-nodes-7.2-two-lost-pods.hand.txt",
+    ] {
+        let run = rejoin_plan(&sh, fixture, POD5_NEW_ID, 5);
+        // Stale: pod 5's old ID (slave,noaddr). Target: the first of the slot owners with the
+        // fewest replicas (each has one). Peer IP: the answering node's own address.
+        assert_eq!(
+            run.out(),
+            "9e1de2a49b7fb5342c54a83925762f226a82d56f 8876e540a7a7e00801dd67adc1a719a9e3012174 127.0.0.1",
+            "{fixture}\n{}",
+            run.context()
+        );
+    }
+}
+
+#[test]
+fn rejoin_plan_in_other_states() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    // Pod 2's master failed over to pod 3; pod 2 comes back empty: its old ID (master,fail, no
+    // slots left) is stale; pod 3 (no replica yet) is the target.
+    let run = rejoin_plan(&sh, "cluster-nodes-7.0-failed-over.txt", POD5_NEW_ID, 2);
+    assert_eq!(
+        run.out(),
+        "8876e540a7a7e00801dd67adc1a719a9e3012174 61c141d30cfcc0b9fd4a3332ab33866e323b65d8 127.0.0.1",
+        "{}",
+        run.context()
+    );
+    // Pod 5, seen at the same address under a new ID (noaddr): still found by hostname.
+    let run = rejoin_plan(&sh, "cluster-nodes-7.0-noaddr.txt", POD5_NEW_ID, 5);
+    assert!(
+        run.out()
+            .starts_with("9e1de2a49b7fb5342c54a83925762f226a82d56f "),
+        "{}",
+        run.context()
+    );
+    // The old ID of pod 1 still owns slots: never forgotten (its failover needs it).
+    let run = rejoin_plan(&sh, "cluster-nodes-7.0-formed.txt", POD5_NEW_ID, 1);
+    assert_eq!(run.out(), "", "{}", run.context());
+    // A cluster that never knew this pod (a first start), and a node in handshake.
+    let run = rejoin_plan(&sh, "cluster-nodes-7.0-handshake.txt", POD5_NEW_ID, 9);
+    assert_eq!(run.out(), "", "{}", run.context());
+    // This pod's own ID unknown (an error reply): its new line would look stale. Nothing.
+    for my_id in ["", "NOAUTH Authentication required."] {
+        let run = rejoin_plan(&sh, "cluster-nodes-7.0-two-lost-pods.txt", my_id, 5);
+        assert_eq!(run.out(), "", "{}", run.context());
+    }
+    // The peer's reply is an error or nothing.
+    for reply in [
+        "reply-7.0-noauth.txt",
+        "reply-7.0-loading.txt",
+        "reply-7.0-no-answer.txt",
+    ] {
+        let run = rejoin_plan(&sh, reply, POD5_NEW_ID, 5);
+        assert_eq!(run.out(), "", "{}", run.context());
+    }
+}
+
+#[test]
+fn node_class_takes_only_clean_answers_for_empty() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let cases = [
+        ("cluster-info-7.0-alone.txt", "dbsize-7.0-zero.txt", "empty"),
+        (
+            "cluster-info-7.0-pod5-alone.txt",
+            "dbsize-7.0-zero.txt",
+            "empty",
+        ),
+        (
+            "cluster-info-7.0-alone.txt",
+            "dbsize-7.0-keys.txt",
+            "joined",
+        ),
+        ("cluster-info-7.0-ok.txt", "dbsize-7.0-zero.txt", "joined"),
+        (
+            "cluster-info-7.0-alone.txt",
+            "reply-7.0-loading.txt",
+            "unknown",
+        ),
+        (
+            "cluster-info-7.0-alone.txt",
+            "reply-7.0-noauth.txt",
+            "unknown",
+        ),
+        ("cluster-info-7.0-alone.txt", "-no-answer-", "unknown"),
+        ("reply-7.0-noauth.txt", "dbsize-7.0-zero.txt", "unknown"),
+        ("-no-answer-", "-no-answer-", "unknown"),
+    ];
+    let mut body = String::new();
+    for (info, keys, _) in cases {
+        body += &format!(
+            "reply h 6379 cluster info -- {info}; reply h 6379 dbsize -- {keys}\n\
+             node_state h; echo \"$NODE_STATE|$NODE_DETAIL\"\n"
+        );
+    }
+    let run = sh.run("bootstrap.sh", &body);
+    let states: Vec<&str> = run
+        .out()
+        .lines()
+        .map(|l| l.split('|').next().unwrap())
+        .collect();
+    let want: Vec<&str> = cases.iter().map(|c| c.2).collect();
+    assert_eq!(states, want, "{}", run.context());
+    assert!(
+        run.out().contains(
+            "unknown|known_nodes=1 slots_assigned=0 keys=NOAUTH Authentication required."
+        ),
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn all_empty_needs_every_pod_cleanly_empty() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let setup = r#"for i in 0 1 2 3 4 5; do
+        reply "$(pod $i)" 6379 cluster info -- cluster-info-7.0-alone.txt
+        reply "$(pod $i)" 6379 dbsize -- dbsize-7.0-zero.txt
+      done
+      if all_empty; then echo yes; else echo no; fi"#;
+    let run = sh.run("start.sh", setup);
+    assert_eq!(run.out(), "yes", "{}", run.context());
+    for unclean in [
+        "reply-7.0-noauth.txt",
+        "reply-7.0-loading.txt",
+        "-no-answer-",
+    ] {
+        let run = sh.run(
+            "start.sh",
+            &format!("{setup}\nreply \"$(pod 4)\" 6379 dbsize -- {unclean}\nif all_empty; then echo yes; else echo no; fi"),
+        );
+        assert_eq!(run.out(), "yes\nno", "{unclean}\n{}", run.context());
+    }
+}
+
+// ---- Redis Cluster: the empty-master guard ---------------------------------------------------
+
+/// This pod is pod 2, a master (fixture), whose replica is pod 3.
+const GUARD_SETUP: &str = r#"cp "$FIXTURES/nodes-conf-7.0-master.conf" nodes.conf; NODES_CONF=$WORK/nodes.conf
+EMPTY_MASTER_WAIT_SECONDS=5
+REPLICA=$(pod 3)"#;
+
+/// Point 7: a replica that gives no clean answer may hold keys: wait, bounded, log why, and
+/// never start as master. (The old guard started at once: 0 sleeps, exit 0.)
+#[test]
+fn guard_waits_when_a_replica_gives_no_clean_answer() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for reply in UNCLEAN {
+        let run = sh.run(
+            "start.sh",
+            &format!(
+                "{GUARD_SETUP}\nreply \"$REPLICA\" 6379 dbsize -- {reply}\n\
+                 guard_empty_master; echo \"rc=$?\"; sleeps; ls"
+            ),
+        );
+        assert_eq!(
+            run.out(),
+            "rc=1\n5\nnodes.conf",
+            "{reply}\n{}",
+            run.context()
+        );
+        assert!(
+            run.stderr.contains(&format!(
+                "cannot tell whether replica {} holds keys",
+                cluster_pod(3)
+            )),
+            "{}",
+            run.context()
+        );
+        assert!(
+            run.stderr.contains("exiting so the kubelet retries"),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+#[test]
+fn guard_goes_on_once_the_replica_answers_cleanly() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    // Loading first, then a clean 0: start, nodes.conf kept.
+    let run = sh.run(
+        "start.sh",
+        &format!(
+            "{GUARD_SETUP}\nreply \"$REPLICA\" 6379 dbsize -- reply-7.0-loading.txt reply-7.0-loading.txt dbsize-7.0-zero.txt\n\
+             guard_empty_master; echo \"rc=$?\"; sleeps; ls"
+        ),
+    );
+    assert_eq!(run.out(), "rc=0\n2\nnodes.conf", "{}", run.context());
+}
+
+#[test]
+fn guard_waits_for_the_replica_with_keys_to_take_over() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        &format!(
+            "{GUARD_SETUP}\nreply \"$REPLICA\" 6379 dbsize -- dbsize-7.0-keys.txt\n\
+             reply \"$REPLICA\" 6379 info replication -- info-replication-7.0-replica-up.txt info-replication-7.0-replica-up.txt info-replication-7.0-promoted.txt\n\
+             guard_empty_master; echo \"rc=$?\"; sleeps; ls"
+        ),
+    );
+    assert_eq!(
+        run.out(),
+        "rc=0\n2\nnodes.conf.replaced",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("now owns the slots; starting as a new node"),
+        "{}",
+        run.context()
+    );
+    // Never promoted: refuse after the budget.
+    let run = sh.run(
+        "start.sh",
+        &format!(
+            "{GUARD_SETUP}\nreply \"$REPLICA\" 6379 dbsize -- dbsize-7.0-keys.txt\n\
+             reply \"$REPLICA\" 6379 info replication -- info-replication-7.0-replica-down.txt\n\
+             guard_empty_master; echo \"rc=$?\"; ls"
+        ),
+    );
+    assert_eq!(run.out(), "rc=1\nnodes.conf", "{}", run.context());
+    assert!(
+        run.stderr.contains("no replica took over within 5s"),
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn guard_lets_a_master_start_when_its_replicas_hold_no_keys() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        &format!(
+            "{GUARD_SETUP}\nreply \"$REPLICA\" 6379 dbsize -- dbsize-7.0-zero.txt\n\
+             guard_empty_master; echo \"rc=$?\"; sleeps; ls"
+        ),
+    );
+    assert_eq!(run.out(), "rc=0\n0\nnodes.conf", "{}", run.context());
+}
+
+// ---- Redis Cluster: probes -------------------------------------------------------------------
+
+fn probe(sh: &Sh, mode: &str, replies: &str) -> Run {
+    sh.run(
+        "probe.sh",
+        &format!("{replies}\nprobe {mode}; echo \"rc=$?\""),
+    )
+}
+
+#[test]
+fn liveness_accepts_loading_and_masterdown_but_not_silence_or_noauth() {
+    for profile in [CLUSTER, SENTINEL] {
+        let Some(sh) = Sh::new(profile) else { return };
+        for (reply, rc) in [
+            ("=PONG", 0),
+            ("reply-7.0-loading.txt", 0),
+            ("reply-7.0-masterdown.txt", 0),
+            ("reply-7.0-noauth.txt", 1),
+            ("-no-answer-", 1),
+        ] {
+            for mode in ["liveness", "startup"] {
+                let run = probe(&sh, mode, &format!("reply 127.0.0.1 6379 ping -- {reply}"));
+                assert_eq!(
+                    run.out(),
+                    format!("rc={rc}"),
+                    "{profile} {mode} {reply}\n{}",
+                    run.context()
+                );
+            }
+        }
+        let run = probe(&sh, "bogus", "");
+        assert_eq!(run.out(), "rc=2", "{}", run.context());
+        assert!(run
+            .stderr
+            .contains("usage: probe.sh liveness|readiness|startup"));
+    }
+}
+
+#[test]
+fn cluster_readiness_needs_cluster_state_ok() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for (info, rc) in [
+        ("cluster-info-7.0-ok.txt", 0),
+        ("cluster-info-7.0-alone.txt", 1),
+        ("reply-7.0-noauth.txt", 1),
+        ("-no-answer-", 1),
+    ] {
+        let run = probe(
+            &sh,
+            "readiness",
+            &format!(
+                "reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 cluster info -- {info}"
+            ),
+        );
+        assert_eq!(run.out(), format!("rc={rc}"), "{info}\n{}", run.context());
+    }
+    let run = probe(&sh, "readiness", "reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 cluster info -- cluster-info-7.0-alone.txt");
+    assert!(
+        run.stderr
+            .contains("redkube-probe: probe readiness failed: cluster_state:fail"),
+        "{}",
+        run.context()
+    );
+}
+
+// ---- Sentinel mode ---------------------------------------------------------------------------
+
+#[test]
+fn sentinel_master_verdict_reads_key_value_pairs() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let mut body = String::new();
+    for f in [
+        "sentinel-master-7.0-ok.txt",
+        "sentinel-master-7.0-never-seen.txt",
+        "sentinel-master-7.0-sdown.txt",
+        "sentinel-no-such-master-7.0.txt",
+        "sentinel-noauth-7.0.txt",
+        "reply-7.0-loading.txt",
+        "reply-7.0-no-answer.txt",
+    ] {
+        body += &format!("sentinel_master_verdict < \"$FIXTURES/{f}\"\n");
+    }
+    // A reply cut after `ip` (no config-epoch): unknown.
+    body += "printf 'name\\nmymaster\\nip\\nlocalhost\\n' | sentinel_master_verdict\n";
+    let run = sh.run("start.sh", &body);
+    assert_eq!(
+        run.out(),
+        "view localhost 0 master\nview localhost 0 master,disconnected\n\
+         view localhost 0 s_down,o_down,master,disconnected\nnone\nunknown\nunknown\nunknown\nunknown",
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn the_highest_config_epoch_wins() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"printf 'view a 3 master\nunknown\nview b 7 master,s_down\nnone\nview c 7 master\nview d 5 master\n' | highest_epoch_view
+        printf 'unknown\nnone\n' | highest_epoch_view; echo end"#,
+    );
+    assert_eq!(run.out(), "b 7 master,s_down\nend", "{}", run.context());
+}
+
+#[test]
+fn best_sentinel_view_asks_every_pod_and_names_the_unclean_ones() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"reply "$(pod 0)" 26379 sentinel master mymaster -- sentinel-noauth-7.0.txt
+        reply "$(pod 1)" 26379 sentinel master mymaster -- sentinel-master-7.0-sdown.txt
+        best_sentinel_view; echo "$MASTER|$EPOCH|$FLAGS|$UNKNOWN"
+        best_sentinel_view "$(pod 1)"; echo "$MASTER|$EPOCH|$FLAGS|$UNKNOWN""#,
+    );
+    let (p0, p2) = (sentinel_pod(0), sentinel_pod(2));
+    assert_eq!(
+        run.out(),
+        format!("localhost|0|s_down,o_down,master,disconnected| {p0} {p2}\n||| {p0} {p2}"),
+        "{}",
+        run.context()
+    );
+}
+
+/// Point 7: Sentinels that give no clean answer are not "no master": the first pod does not
+/// start as master on silence (the old script did, after SENTINEL_ASK_SECONDS).
+#[test]
+fn the_first_pod_never_starts_as_master_on_unclean_sentinel_answers() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let ask = r#"SENTINEL_ASK_SECONDS=3; SELF=$(pod 0); FIRST=$(pod 0)
+        ask_for_master; echo "rc=$? master=$MASTER""#;
+    for reply in [
+        "-no-answer-",
+        "sentinel-noauth-7.0.txt",
+        "reply-7.0-loading.txt",
+    ] {
+        let run = sh.run(
+            "start.sh",
+            &format!("for i in 0 1 2; do reply \"$(pod $i)\" 26379 sentinel master mymaster -- {reply}; done\n{ask}"),
+        );
+        assert_eq!(run.out(), "rc=1 master=", "{reply}\n{}", run.context());
+        assert!(
+            run.stderr
+                .contains("no clean answer from the Sentinels of:"),
+            "{}",
+            run.context()
+        );
+    }
+    // Every Sentinel answers that it knows no master: the first pod starts as master.
+    let run = sh.run(
+        "start.sh",
+        &format!("for i in 0 1 2; do reply \"$(pod $i)\" 26379 sentinel master mymaster -- sentinel-no-such-master-7.0.txt; done\n{ask}"),
+    );
+    assert_eq!(
+        run.out(),
+        format!("rc=0 master={}", sentinel_pod(0)),
+        "{}",
+        run.context()
+    );
+}
+
+const REPLICA_SETUP: &str = r#"SELF=$(pod 0)
+reply "$(pod 1)" 6379 info replication -- info-replication-7.0-replica-up.txt
+reply "$(pod 2)" 6379 info replication -- info-replication-7.0-replica-up.txt
+reply "$(pod 1)" 6379 dbsize -- dbsize-7.0-zero.txt
+reply "$(pod 2)" 6379 dbsize -- dbsize-7.0-zero.txt"#;
+
+#[test]
+fn replica_with_keys_knows_unknown_from_empty() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let cases = [
+        ("", "none".to_string()),
+        (
+            r#"reply "$(pod 2)" 6379 dbsize -- dbsize-7.0-keys.txt"#,
+            format!("keys {}", sentinel_pod(2)),
+        ),
+        (
+            r#"reply "$(pod 1)" 6379 dbsize -- reply-7.0-loading.txt"#,
+            format!(
+                "unknown {} LOADING Redis is loading the dataset in memory",
+                sentinel_pod(1)
+            ),
+        ),
+        (
+            r#"reply "$(pod 2)" 6379 info replication -- reply-7.0-noauth.txt"#,
+            format!(
+                "unknown {} NOAUTH Authentication required.",
+                sentinel_pod(2)
+            ),
+        ),
+        (
+            r#"reply "$(pod 1)" 6379 info replication -- -no-answer-"#,
+            format!("unknown {} no answer", sentinel_pod(1)),
+        ),
+        // Another pod answering as master is a clean answer: not a replica of this one.
+        (
+            r#"reply "$(pod 1)" 6379 info replication -- info-replication-7.0-master.txt"#,
+            "none".to_string(),
+        ),
+    ];
+    for (extra, want) in cases {
+        let run = sh.run(
+            "start.sh",
+            &format!("{REPLICA_SETUP}\n{extra}\nreplica_with_keys"),
+        );
+        assert_eq!(run.out(), want, "{extra}\n{}", run.context());
+    }
+}
+
+/// Point 7: named master, no data, and a replica whose data is unknown: wait, then refuse.
+/// (The old script started as master at once.)
+#[test]
+fn an_empty_master_waits_while_a_replica_may_hold_keys() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    for unclean in UNCLEAN {
+        let run = sh.run(
+            "start.sh",
+            &format!(
+                "{REPLICA_SETUP}\nreply \"$(pod 2)\" 6379 dbsize -- {unclean}\n\
+                 has_data() {{ false; }}; FAILOVER_OUTCOME_SECONDS=4\n\
+                 MASTER=$SELF EPOCH=3 FLAGS=master\n\
+                 hold_while_named_master; echo \"rc=$? master=$MASTER\""
+            ),
+        );
+        assert_eq!(
+            run.out(),
+            format!("rc=1 master={}", sentinel_pod(0)),
+            "{unclean}\n{}",
+            run.context()
+        );
+        assert!(
+            run.stderr.contains("holds keys is unknown"),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+/// The Sentinels name this empty pod master while pod 2 holds keys: wait. Pod 1's Sentinel
+/// stops answering for two rounds (not a change of master: the old script then wrote
+/// `replicaof  6379`), then names pod 2 at epoch 4: follow it.
+#[test]
+fn an_empty_master_waits_for_the_failover_to_the_replica_with_keys() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let setup = format!(
+        "{REPLICA_SETUP}\nreply \"$(pod 2)\" 6379 dbsize -- dbsize-7.0-keys.txt\n\
+         printf 'ip\\n%s\\nconfig-epoch\\n4\\nflags\\nmaster\\n' \"$(pod 2)\" > new-master.txt\n\
+         has_data() {{ false; }}; FAILOVER_OUTCOME_SECONDS=10\n\
+         MASTER=$SELF EPOCH=3 FLAGS=master"
+    );
+    let run = sh.run(
+        "start.sh",
+        &format!(
+            "{setup}\nreply \"$(pod 1)\" 26379 sentinel master mymaster -- -no-answer- -no-answer- \"$WORK/new-master.txt\"\n\
+             hold_while_named_master; echo \"rc=$? master=$MASTER epoch=$EPOCH\""
+        ),
+    );
+    assert_eq!(
+        run.out(),
+        format!("rc=0 master={} epoch=4", sentinel_pod(2)),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("while {} holds keys", sentinel_pod(2))),
+        "{}",
+        run.context()
+    );
+    // No failover within the budget: refuse to start as master.
+    let run = sh.run(
+        "start.sh",
+        &format!("{setup}\nhold_while_named_master; echo \"rc=$? master=$MASTER\""),
+    );
+    assert_eq!(
+        run.out(),
+        format!("rc=1 master={}", sentinel_pod(0)),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains("no failover after 10s"),
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn a_master_the_sentinels_see_down_waits_then_starts() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let run = sh.run(
+        "start.sh",
+        &format!(
+            "{REPLICA_SETUP}\nhas_data() {{ true; }}; FAILOVER_OUTCOME_SECONDS=3\n\
+             for i in 0 1 2; do reply \"$(pod $i)\" 26379 sentinel master mymaster -- -no-answer-; done\n\
+             MASTER=$SELF EPOCH=3 FLAGS=s_down,master\n\
+             hold_while_named_master; echo \"rc=$? master=$MASTER\""
+        ),
+    );
+    assert_eq!(
+        run.out(),
+        format!("rc=0 master={}", sentinel_pod(0)),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("still see this pod as a failed master after 3s"),
+        "{}",
+        run.context()
+    );
+    // Data, healthy flags: start at once.
+    let run = sh.run(
+        "start.sh",
+        "has_data() { true; }; SELF=$(pod 0); MASTER=$SELF EPOCH=3 FLAGS=master\nhold_while_named_master; echo \"rc=$?\"; sleeps",
+    );
+    assert_eq!(run.out(), "rc=0\n0", "{}", run.context());
+}
+
+#[test]
+fn sentinel_readiness_needs_a_master_or_a_linked_replica() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    for (info, rc) in [
+        ("info-replication-7.0-master.txt", 0),
+        ("info-replication-7.0-replica-up.txt", 0),
+        ("info-replication-7.0-replica-down.txt", 1),
+        ("info-replication-7.0-replica-sync.txt", 1),
+        ("reply-7.0-noauth.txt", 1),
+        ("-no-answer-", 1),
+    ] {
+        let run = probe(
+            &sh,
+            "readiness",
+            &format!("reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 info replication -- {info}"),
+        );
+        assert_eq!(run.out(), format!("rc={rc}"), "{info}\n{}", run.context());
+    }
+    for (reply, rc) in [
+        ("=PONG", 0),
+        ("sentinel-noauth-7.0.txt", 1),
+        ("-no-answer-", 1),
+    ] {
+        let run = probe(
+            &sh,
+            "sentinel",
+            &format!("reply 127.0.0.1 26379 ping -- {reply}"),
+        );
+        assert_eq!(run.out(), format!("rc={rc}"), "{reply}\n{}", run.context());
+    }
+}
+
+#[test]
+fn prestop_hands_over_only_as_a_master_with_replicas() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let mut body = String::new();
+    for f in [
+        "info-replication-7.0-master-with-replica.txt",
+        "info-replication-7.0-master.txt",
+        "info-replication-7.0-replica-up.txt",
+        "reply-7.0-noauth.txt",
+        "reply-7.0-no-answer.txt",
+    ] {
+        body += &format!("handover_verdict < \"$FIXTURES/{f}\"\n");
+    }
+    let run = sh.run("prestop.sh", &body);
+    // info-replication-7.0-master.txt is a cluster master with its one replica.
+    assert_eq!(
+        run.out(),
+        "handover\nhandover\nkeep\nunknown\nunknown",
+        "{}",
+        run.context()
+    );
+}
+
+/// Point 7: an error reply to GET-MASTER-ADDR-BY-NAME is not a new master. (The old preStop
+/// took its first line, `NOAUTH ...`, for one and stopped waiting.)
+#[test]
+fn prestop_never_takes_an_error_for_the_new_master() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let mut body = String::new();
+    for f in [
+        "sentinel-get-master-addr-7.0.txt",
+        "sentinel-get-master-addr-7.0-unknown-set.txt",
+        "sentinel-noauth-7.0.txt",
+        "reply-7.0-no-answer.txt",
+    ] {
+        body += &format!("echo \"[$(master_addr_host < \"$FIXTURES/{f}\")]\"\n");
+    }
+    body += r#"SELF=$(pod 0); PRESTOP_WAIT_SECONDS=3
+        reply "$(pod 1)" 26379 sentinel get-master-addr-by-name mymaster -- sentinel-noauth-7.0.txt
+        wait_for_new_master "$(pod 1)"; echo "rc=$?""#;
+    let run = sh.run("prestop.sh", &body);
+    assert_eq!(
+        run.out(),
+        "[localhost]\n[]\n[]\n[]\nrc=0",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains("the failover did not finish within 3s"),
+        "{}",
+        run.context()
+    );
+    assert!(!run.stderr.contains("failover done"), "{}", run.context());
+}
+
+#[test]
+fn sentinel_keeps_its_state_but_not_the_lines_redkube_owns() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let run = sh.run(
+        "sentinel.sh",
+        r#"kept_state "$FIXTURES/sentinel-conf-7.0.conf""#,
+    );
+    let kept = run.out();
+    for gone in [
+        "port ",
+        "dir ",
+        "requirepass",
+        "user default",
+        "auth-pass",
+        "down-after",
+        "resolve-hostnames",
+    ] {
+        assert!(
+            !kept
+                .lines()
+                .any(|l| l.starts_with(gone) || l.contains(&format!("sentinel {gone}"))),
+            "{gone}: {kept}"
+        );
+    }
+    let lines: Vec<&str> = kept.lines().collect();
+    assert!(
+        lines.contains(&"sentinel monitor mymaster localhost 30015 2"),
+        "quorum 2 applied: {kept}"
+    );
+    assert!(
+        lines.contains(&"sentinel known-replica mymaster localhost 30016"),
+        "{kept}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("sentinel myid ")),
+        "{kept}"
+    );
+    let run = sh.run(
+        "sentinel.sh",
+        r#"kept_state "$FIXTURES/sentinel-conf-7.0.conf" | state_hosts"#,
+    );
+    assert_eq!(run.out(), "localhost\nlocalhost", "{}", run.context());
+}
+
+#[test]
+fn sentinel_forgets_unresolvable_peers_but_needs_its_master() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let state = r#"state='sentinel monitor mymaster m.example 6379 2
+sentinel known-replica mymaster r.example 6379
+sentinel known-sentinel mymaster s.example 26379 abc'
+SENTINEL_RESOLVE_SECONDS=3"#;
+    let run = sh.run(
+        "sentinel.sh",
+        &format!("{state}\ndns m.example 10.0.0.1; dns s.example 10.0.0.3\nresolvable_state \"$state\"; echo \"rc=$?\""),
+    );
+    assert_eq!(
+        run.out(),
+        "sentinel monitor mymaster m.example 6379 2\nsentinel known-sentinel mymaster s.example 26379 abc\nrc=0",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("forgetting unresolvable peers: r.example"),
+        "{}",
+        run.context()
+    );
+    let run = sh.run(
+        "sentinel.sh",
+        &format!("{state}\ndns r.example 10.0.0.2\nresolvable_state \"$state\"; echo \"rc=$?\""),
+    );
+    assert_eq!(run.out(), "rc=1", "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("the master m.example does not resolve after 3s"),
+        "{}",
+        run.context()
+    );
+}
+
+/// The whole rejoin of pod 5 (see rejoin_targets_a_master_that_owns_slots): every other pod
+/// forgets the stale ID, this node meets the cluster and replicates the target.
+#[test]
+fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"SELF_HOST=$(pod 5)
+            reply 127.0.0.1 6379 ping -- -no-answer- =PONG
+            reply 127.0.0.1 6379 cluster info -- cluster-info-7.0-pod5-alone.txt
+            reply 127.0.0.1 6379 cluster myid -- cluster-myid-7.0-pod5.txt
+            reply 127.0.0.1 6379 cluster replicate 8876e540a7a7e00801dd67adc1a719a9e3012174 -- =ERR_not_yet =OK
+            reply "$(pod 0)" 6379 cluster nodes -- reply-7.0-loading.txt
+            reply "$(pod 1)" 6379 cluster nodes -- cluster-nodes-7.0-two-lost-pods.txt
+            rejoin; echo "rc=$?"
+            grep -v '^sleep' "$STUBS/calls" | grep -E 'forget|meet|replicate' | sed 's/ 6379 / /'"#,
+    );
+    let stale = "9e1de2a49b7fb5342c54a83925762f226a82d56f";
+    let mut want = vec!["rc=0".to_string()];
+    for i in 0..5 {
+        want.push(format!(
+            "redis-cli {} cluster forget {stale}",
+            cluster_pod(i)
+        ));
+    }
+    want.push("redis-cli 127.0.0.1 cluster meet 127.0.0.1 6379".into());
+    for _ in 0..2 {
+        want.push(
+            "redis-cli 127.0.0.1 cluster replicate 8876e540a7a7e00801dd67adc1a719a9e3012174".into(),
+        );
+    }
+    assert_eq!(run.out(), want.join("\n"), "{}", run.context());
+    assert!(
+        run.stderr.contains("rejoin: this pod was node 9e1de2a4"),
+        "{}",
+        run.context()
+    );
+    assert!(run.stderr.contains("rejoin: done"), "{}", run.context());
+}
+
+/// The bootstrap Job creates only when every pod is cleanly empty: one pod that answers
+/// NOAUTH to DBSIZE makes a mixed state, reported, and nothing is created.
+#[test]
+fn bootstrap_creates_only_over_cleanly_empty_pods() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let setup = r#"printf pw > secret; SECRET_FILE=$WORK/secret
+        for i in 0 1 2 3 4 5; do
+          dns "$(pod $i)" "10.1.0.$i"
+          reply "$(pod $i)" 6379 ping -- =PONG
+          reply "$(pod $i)" 6379 cluster info -- cluster-info-7.0-alone.txt
+          reply "$(pod $i)" 6379 dbsize -- dbsize-7.0-zero.txt
+        done
+        reply "$(pod 0)" 6379 cluster set-config-epoch 1 -- =OK"#;
+    let run = sh.run(
+        "bootstrap.sh",
+        &format!("{setup}\nreply \"$(pod 4)\" 6379 dbsize -- reply-7.0-noauth.txt\nmain"),
+    );
+    assert_eq!(run.code, 1, "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("mixed state: 5 empty, 0 joined and 1 unknown nodes"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "{}: unknown, known_nodes=1 slots_assigned=0 keys=NOAUTH Authentication required.",
+            cluster_pod(4)
+        )),
+        "{}",
+        run.context()
+    );
+    assert!(!run.calls.contains("set-config-epoch"), "{}", run.context());
+    // All empty: the claim on pod 0, then `--cluster create` over every pod's IP (which the
+    // fake redis-cli refuses: the Job reports the failure).
+    let run = sh.run("bootstrap.sh", &format!("{setup}\nmain"));
+    assert_eq!(run.code, 1, "{}", run.context());
+    assert!(
+        run.calls.contains("cluster set-config-epoch 1"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.calls.contains(
+            "--cluster create 10.1.0.0:6379 10.1.0.1:6379 10.1.0.2:6379 10.1.0.3:6379 \
+             10.1.0.4:6379 10.1.0.5:6379 --cluster-replicas 1 --cluster-yes"
+        ),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains("creating the cluster failed"),
+        "{}",
+        run.context()
+    );
+}
