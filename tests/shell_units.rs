@@ -1404,3 +1404,47 @@ fn bootstrap_creates_only_over_cleanly_empty_pods() {
         run.context()
     );
 }
+
+/// The password a server started with, kept in the runtime volume, is what its probes and
+/// preStop use: a Secret changed under a running pod (the kubelet refreshes the file, Redis
+/// does not) must not fail every probe and restart every pod at once.
+#[test]
+fn probes_use_the_password_their_server_started_with() {
+    for (profile, mode, kept) in [
+        (CLUSTER, "liveness", "redis"),
+        (SENTINEL, "liveness", "redis"),
+        (SENTINEL, "sentinel", "sentinel"),
+    ] {
+        let Some(sh) = Sh::new(profile) else { return };
+        let port = if mode == "sentinel" { 26379 } else { 6379 };
+        let run = sh.run_env(
+            "probe.sh",
+            &format!(
+                r#"printf 'rotated-password-000' > secret; SECRET_FILE=$WORK/secret
+                RUNTIME_DIR=$WORK; printf 'started-password-00' > {kept}.password
+                reply 127.0.0.1 {port} ping -- =PONG
+                unset REDISCLI_AUTH; main {mode}; echo "rc=$?""#
+            ),
+            &[("EXPECT_AUTH", "started-password-00")],
+        );
+        assert_eq!(run.out(), "rc=0", "{profile} {mode}\n{}", run.context());
+    }
+}
+
+#[test]
+fn a_start_script_keeps_the_password_private_in_the_runtime_volume() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"RUNTIME_DIR=$WORK; REDISCLI_AUTH='pa$s w"rd'; keep_password redis
+        ls -l redis.password | cut -c1-10; cat redis.password; echo
+        rm redis.password; printf 'from-secret' > secret; SECRET_FILE=$WORK/secret
+        unset REDISCLI_AUTH; load_kept_password redis; echo "$REDISCLI_AUTH""#,
+    );
+    assert_eq!(
+        run.out(),
+        "-rw-------\npa$s w\"rd\nfrom-secret",
+        "{}",
+        run.context()
+    );
+}

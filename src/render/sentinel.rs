@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use super::mode::Mode;
-use super::pod::{self, TMP_VOLUME};
+use super::pod::{self, RUNTIME_VOLUME, TMP_VOLUME};
 use super::services::{self, CONTAINER_PORT};
 use super::statefulset::data_mounts;
 use crate::model::{paths, Component, Model, SentinelTopology};
@@ -56,6 +56,8 @@ impl Mode for SentinelMode<'_> {
             pod::probe(Script::SentinelProbe, ProbeMode::Sentinel, period, failures)
         };
         let mut mounts = data_mounts(m);
+        // The runtime volume holds the password this Sentinel started with, for its probe.
+        mounts.push(pod::mount(RUNTIME_VOLUME, paths::RUNTIME_DIR, false));
         mounts.push(pod::mount(TMP_VOLUME, paths::TMP_DIR, false));
         vec![Container {
             name: "sentinel".into(),
