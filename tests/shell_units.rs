@@ -1448,3 +1448,74 @@ fn a_start_script_keeps_the_password_private_in_the_runtime_volume() {
         run.context()
     );
 }
+
+/// IPv6 pods: names resolve in the pod's own family, and nodes.conf and CLUSTER NODES lines
+/// with IPv6 addresses (as Redis 7.0 writes them, and bracketed) are parsed by their last `:`.
+#[test]
+fn resolve_follows_the_pod_address_family() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for (pod_ip, expected) in [
+        ("10.1.0.99", "[10.2.3.4] []"),
+        ("fd00::99", "[] [fd00::7]"),
+        ("", "[10.2.3.4] [fd00::7]"),
+    ] {
+        let run = sh.run(
+            "start.sh",
+            &format!(
+                "POD_IP={pod_ip}; dns a.example 10.2.3.4; dns b.example fd00::7\n\
+                 echo \"[$(resolve a.example)] [$(resolve b.example)]\""
+            ),
+        );
+        assert_eq!(run.out(), expected, "POD_IP={pod_ip}\n{}", run.context());
+    }
+}
+
+#[test]
+fn repair_nodes_conf_rewrites_ipv6_addresses() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for (fixture, open, close) in [
+        ("nodes-conf-7.0-ipv6.conf", "", ""),
+        ("nodes-conf-ipv6-bracketed.hand.conf", "[", "]"),
+    ] {
+        let run = sh.run(
+            "start.sh",
+            &format!(
+                r#"POD_IP=fd00::99; for i in 0 1 2 3 5; do dns "$(pod "$i")" "fd00::$i"; done
+                repair_nodes_conf < "$FIXTURES/{fixture}""#
+            ),
+        );
+        let input = std::fs::read_to_string(shell_dir().join("fixtures").join(fixture)).unwrap();
+        for (before, after) in input.lines().zip(run.out().lines()) {
+            let f: Vec<&str> = before.split(' ').collect();
+            let expected = if f[0] == "vars" || f[1].contains("redis-cluster-4.") {
+                before.to_string()
+            } else {
+                let ip = if f[2].contains("myself") {
+                    "fd00::99".to_string()
+                } else {
+                    let host = f[1].split(',').nth(1).unwrap();
+                    format!("fd00::{}", &host["redis-cluster-".len()..][..1])
+                };
+                before.replacen(
+                    &format!("{open}::1{close}:"),
+                    &format!("{open}{ip}{close}:"),
+                    1,
+                )
+            };
+            assert_eq!(after, expected, "{fixture}\n{}", run.context());
+        }
+        assert_eq!(run.out().lines().count(), input.lines().count());
+    }
+}
+
+#[test]
+fn rejoin_meets_an_ipv6_peer_by_its_whole_address() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "start.sh",
+        r#"addr_ip '::1:31001@41001,redis-cluster-0.x'; echo
+        addr_ip '[fd00::5]:6379@16379'; echo
+        addr_ip '10.1.0.3:6379@16379,h'; echo"#,
+    );
+    assert_eq!(run.out(), "::1\nfd00::5\n10.1.0.3", "{}", run.context());
+}

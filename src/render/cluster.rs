@@ -141,7 +141,8 @@ fn job_spec(m: &Model, c: &ClusterTopology) -> JobSpec {
                     image: Some(m.image.reference.clone()),
                     image_pull_policy: Some(m.image.pull_policy.into()),
                     command: Some(Script::ClusterBootstrap.command()),
-                    env: Some(vec![pod::field_env("POD_NAMESPACE", "metadata.namespace")]),
+                    // POD_IP tells the scripts the cluster's address family.
+                    env: Some(pod::pod_env()),
                     resources: Some(pod::resources(
                         &amounts("50m", "64Mi"),
                         &amounts("200m", "64Mi"),
