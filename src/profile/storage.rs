@@ -317,6 +317,22 @@ mod tests {
     }
 
     #[test]
+    fn the_ephemeral_warning_says_what_survives() {
+        let s: StorageProfile = toml::from_str("kind = \"ephemeral\"").unwrap();
+        let mut out = Vec::new();
+        s.resolve(
+            Some(3),
+            NfsClass {
+                namespace: "n",
+                release: "r",
+            },
+            &mut out,
+        );
+        assert!(out[0].message.contains("survives a container restart"));
+        assert!(!out[0].message.contains("whenever a pod restarts"));
+    }
+
+    #[test]
     fn claim_defaults_agree_whether_the_table_is_written_or_not() {
         let written: ClaimStorage = toml::from_str("").unwrap();
         assert_eq!(written.access_modes, ClaimStorage::default().access_modes);

@@ -418,3 +418,47 @@ impl SentinelProfile {
 pub(super) fn no_new_errors(out: &[Finding], before: usize) -> bool {
     !out[before..].iter().any(Finding::is_error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentinel(edit: impl FnOnce(&mut SentinelProfile)) -> Vec<Finding> {
+        let mut s = SentinelProfile::default();
+        edit(&mut s);
+        let mut out = Vec::new();
+        s.resolve(6379, 60, &mut out);
+        out
+    }
+
+    #[test]
+    fn quorum_1_is_warned() {
+        let out = sentinel(|s| s.quorum = Some(1));
+        assert_eq!(out.len(), 1);
+        assert!(!out[0].is_error());
+        assert!(out[0].message.contains("quorum 1"));
+        assert!(sentinel(|s| s.quorum = Some(2)).is_empty());
+    }
+
+    #[test]
+    fn a_port_clash_suggests_a_free_port() {
+        let mut out = Vec::new();
+        let s = SentinelProfile::default();
+        s.resolve(26379, 60, &mut out);
+        let help = out[0].help.as_deref().unwrap();
+        assert!(out[0].message.contains("also the Redis port"));
+        assert!(help.contains("26380") && !help.contains("26379"), "{help}");
+    }
+
+    #[test]
+    fn four_sentinels_are_told_what_is_true_of_them() {
+        let out = sentinel(|s| s.redis_pods = 4);
+        assert!(
+            out[0]
+                .message
+                .contains("survive no more failures than 3: a failover needs a majority, 3 of 4"),
+            "{}",
+            out[0].message
+        );
+    }
+}
