@@ -13,8 +13,7 @@ use super::Profile;
 /// More errors than this in one file are not worth listing one by one.
 const MAX_REPAIRS: usize = 32;
 
-/// Top-level settings: written after a `[table]` header, TOML puts them in that table.
-const TOP_LEVEL_SCALARS: &[&str] = &["mode", "name", "namespace", "cluster-domain", "port"];
+use super::TOP_LEVEL_SCALARS;
 
 /// The typed profile when some version of the document deserialized, every deserialization
 /// error (with its span in the original text when it is the first), and the paths repaired on
@@ -23,6 +22,9 @@ pub(super) struct Deserialized {
     pub(super) profile: Option<Profile>,
     pub(super) errors: Vec<(Finding, Option<Range<usize>>)>,
     pub(super) repaired: Vec<FieldPath>,
+    /// Whether a placeholder stands in for a missing value: checks of the whole profile would
+    /// then judge redkube's placeholder (a storage kind, a memory limit), so they are skipped.
+    pub(super) filled: bool,
 }
 
 pub(super) fn deserialize(text: &str) -> Deserialized {
@@ -30,6 +32,7 @@ pub(super) fn deserialize(text: &str) -> Deserialized {
         profile: None,
         errors: Vec::new(),
         repaired: Vec::new(),
+        filled: false,
     };
     let mut current = text.to_string();
     for round in 0..MAX_REPAIRS {
@@ -56,6 +59,7 @@ pub(super) fn deserialize(text: &str) -> Deserialized {
             return out;
         };
         let repaired = if missing {
+            out.filled = true;
             insert_placeholder(&mut editable, &path)
         } else {
             remove(&mut editable, &path)
@@ -64,10 +68,21 @@ pub(super) fn deserialize(text: &str) -> Deserialized {
             Some(p) if removed_before => debug_assert_eq!(p, path),
             Some(p) if !out.repaired.contains(&p) => out.repaired.push(p),
             // Nothing to repair, or the same path again: stop rather than loop.
-            _ => return out,
+            _ => return more_may_follow(out),
         }
         current = editable.to_string();
     }
+    more_may_follow(out)
+}
+
+/// The list stopped before the file was read to its end: say so.
+fn more_may_follow(mut out: Deserialized) -> Deserialized {
+    let finding = Finding::error(
+        FieldPath::default(),
+        "more problems may follow the ones listed: redkube stopped reading the file here",
+    )
+    .help("fix the errors above and run again");
+    out.errors.push((finding, None));
     out
 }
 
@@ -75,9 +90,11 @@ pub(super) fn deserialize(text: &str) -> Deserialized {
 fn describe(err: &toml::de::Error, doc: &toml_edit::Document<String>) -> (Finding, bool) {
     let message = err.message().trim().to_string();
     let missing = message.starts_with("missing field");
+    // A key missing at the top level comes with an empty span at 0; anything else with the
+    // span of the table that lacks it.
     let mut field = match err.span() {
-        Some(span) => path_at(doc, span.start),
-        None => FieldPath::default(),
+        Some(span) if !(missing && span.is_empty()) => path_at(doc, span.start),
+        _ => FieldPath::default(),
     };
     // serde names the offending key for unknown and missing fields; the span alone points at
     // the enclosing table (or, at the top level, at whatever key comes first).
@@ -189,6 +206,7 @@ fn insert_placeholder(doc: &mut DocumentMut, path: &FieldPath) -> Option<FieldPa
         "path" => "\"/placeholder/{ordinal}\"",
         "cpu" => "\"1\"",
         "memory" => "\"1Gi\"",
+        "cidr" => "\"10.0.0.0/8\"",
         _ => return None,
     };
     let value: toml_edit::Value = placeholder.parse().ok()?;
@@ -224,6 +242,30 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got[0].starts_with("cluster.masters"), "{got:?}");
         assert!(got[1].starts_with("storage.size"), "{got:?}");
+    }
+
+    #[test]
+    fn a_file_that_starts_with_a_table_still_misses_its_top_level_keys_at_the_top() {
+        let got = fields("[image]\nreference = \"redis:7.2.7\"\n");
+        assert!(got.iter().all(|g| !g.starts_with("image.")), "{got:?}");
+        for key in ["mode", "name", "auth", "storage"] {
+            assert!(
+                got.iter().any(|g| g.starts_with(&format!("{key} missing"))),
+                "{key}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_required_value_without_placeholder_says_more_may_follow() {
+        let d = deserialize(
+            "mode = \"cluster\"\n[network-policy]\nclients = [{ ip-block = { except = [] } }]\n",
+        );
+        assert!(d
+            .errors
+            .iter()
+            .any(|(f, _)| f.path.to_string() == "network-policy.clients[0].ip-block.cidr"));
+        assert!(d.filled);
     }
 
     #[test]

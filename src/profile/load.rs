@@ -69,7 +69,8 @@ pub fn load_str(file: &str, text: &str, env: EnvLookup<'_>) -> Result<Loaded, Pr
             None => place(f),
         })
         .collect();
-    if let Some(profile) = de.profile {
+    // With a placeholder in the profile, only the deserialization errors are reported.
+    if let Some(profile) = de.profile.filter(|_| !de.filled) {
         match resolve(&profile, env) {
             Ok(resolved) if errors.is_empty() => {
                 return Ok(Loaded {
@@ -252,6 +253,22 @@ kind = "ephemeral"
             "{masked}"
         );
         assert!(masked.ends_with("\"\"\"\n[x]\n"));
+    }
+
+    #[test]
+    fn a_top_level_setting_written_under_a_map_is_warned() {
+        let text = format!("{MINIMAL}[labels]\nnamespace = \"prod\"\n");
+        let loaded = load_str("p.toml", &text, &|_| Some("0123456789abcdefXYZ".into())).unwrap();
+        let w = loaded
+            .warnings
+            .iter()
+            .find(|w| w.field == "labels.namespace")
+            .expect("warned");
+        assert!(w
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("move it above the first"));
     }
 
     #[test]

@@ -111,6 +111,10 @@ impl Mode {
     }
 }
 
+/// Top-level settings: written after a `[table]` header, TOML puts them in that table.
+pub(super) const TOP_LEVEL_SCALARS: &[&str] =
+    &["mode", "name", "namespace", "cluster-domain", "port"];
+
 fn default_namespace() -> String {
     "default".into()
 }

@@ -108,6 +108,17 @@ pub(super) fn check_metadata(
                     .help("keys are `[prefix/]name`: name at most 63 alphanumerics, `-`, `_`, `.`"),
             );
         }
+        if super::TOP_LEVEL_SCALARS.contains(&key.as_str()) {
+            out.push(
+                Finding::warning(
+                    at.clone(),
+                    format!("`{key}` here is a key of `{field}`, not the top-level setting"),
+                )
+                .help(format!(
+                    "if you meant the top-level `{key}`, move it above the first `[table]` header"
+                )),
+            );
+        }
         if key.starts_with("app.kubernetes.io/") && values_are_labels {
             out.push(
                 Finding::error(at.clone(), format!("`{key}` is set by redkube"))

@@ -69,8 +69,9 @@ pub(crate) struct SentinelProfile {
     /// A master accepts writes only while this many replicas are connected and at most
     /// `min-replicas-max-lag-seconds` behind (Redis's `min-replicas-to-write`), so a master cut
     /// off from its replicas stops acknowledging writes the failover would discard. 0 turns it
-    /// off. The price: with fewer healthy replicas, writes fail until one is back.
-    pub(crate) min_replicas_to_write: u32,
+    /// off. The price: with fewer healthy replicas, writes fail until one is back. Default: 1,
+    /// or 0 with a single replica (where 1 would stop writes whenever that replica restarts).
+    pub(crate) min_replicas_to_write: Option<u32>,
     /// How far behind (seconds since its last ack) a replica may be and still count.
     pub(crate) min_replicas_max_lag_seconds: u32,
     /// The Sentinel port.
@@ -91,7 +92,7 @@ impl Default for SentinelProfile {
             down_after_ms: 5000,
             failover_timeout_ms: 60000,
             parallel_syncs: 1,
-            min_replicas_to_write: 1,
+            min_replicas_to_write: None,
             min_replicas_max_lag_seconds: 10,
             port: 26379,
             resources: ResourceAmounts {
@@ -283,7 +284,7 @@ impl SentinelProfile {
             down_after_ms: self.down_after_ms,
             failover_timeout_ms: self.failover_timeout_ms,
             parallel_syncs: self.parallel_syncs,
-            min_replicas_to_write: self.min_replicas_to_write,
+            min_replicas_to_write: self.min_replicas_to_write(),
             min_replicas_max_lag_seconds: self.min_replicas_max_lag_seconds,
             port: self.port,
             resources,
@@ -345,9 +346,15 @@ impl SentinelProfile {
         }
     }
 
+    /// The profile's value, or the default: 1 when there are two replicas or more.
+    fn min_replicas_to_write(&self) -> u32 {
+        self.min_replicas_to_write
+            .unwrap_or(u32::from(self.redis_pods > 2))
+    }
+
     fn check_min_replicas(&self, out: &mut Vec<Finding>) {
         let replicas = self.redis_pods.saturating_sub(1);
-        let want = self.min_replicas_to_write;
+        let want = self.min_replicas_to_write();
         if want > replicas {
             out.push(
                 Finding::error(
@@ -358,13 +365,19 @@ impl SentinelProfile {
                     "the master would refuse every write; use at most {replicas} (1 is usual), or 0 to turn it off"
                 )),
             );
-        } else if want == replicas && replicas > 1 {
+        } else if want > 0 && want == replicas {
             out.push(
                 Finding::warning(
                     path("sentinel.min-replicas-to-write"),
                     format!("{want} replicas to write is every replica: one replica down stops all writes"),
                 )
-                .help("1 is usual: it stops a partitioned master, and tolerates a replica's restart"),
+                .help(if replicas == 1 {
+                    "with one replica this trades availability (writes stop while it restarts, and \
+                     after every failover until the old master is back) for safety (a partitioned \
+                     master stops acknowledging writes); 0 keeps writing"
+                } else {
+                    "1 is usual: it stops a partitioned master, and tolerates a replica's restart"
+                }),
             );
         }
         if want > 0 && !(1..=3600).contains(&self.min_replicas_max_lag_seconds) {
@@ -429,6 +442,25 @@ mod tests {
         let mut out = Vec::new();
         s.resolve(6379, 60, &mut out);
         out
+    }
+
+    #[test]
+    fn min_replicas_defaults_to_off_with_a_single_replica() {
+        let s = SentinelProfile {
+            redis_pods: 2,
+            accept_fewer_sentinels: true,
+            ..SentinelProfile::default()
+        };
+        assert_eq!(s.min_replicas_to_write(), 0);
+        assert_eq!(SentinelProfile::default().min_replicas_to_write(), 1);
+        let out = sentinel(|s| {
+            s.redis_pods = 2;
+            s.accept_fewer_sentinels = true;
+            s.min_replicas_to_write = Some(1);
+        });
+        assert!(out
+            .iter()
+            .any(|f| !f.is_error() && f.message.contains("every replica")));
     }
 
     #[test]
