@@ -1519,3 +1519,231 @@ fn rejoin_meets_an_ipv6_peer_by_its_whole_address() {
     );
     assert_eq!(run.out(), "::1\nfd00::5\n10.1.0.3", "{}", run.context());
 }
+
+// ---- Sentinel state across profile changes, and the first pod's bootstrap (issue 11, items 5
+// and 6) ------------------------------------------------------------------------------------
+
+/// A SENTINEL MASTER reply naming pod ORDINAL at config epoch EPOCH, written to $WORK/NAME.
+fn sentinel_master_reply(name: &str, ordinal: u32, epoch: u32) -> String {
+    format!(
+        "printf 'name\\nmymaster\\nip\\n{}\\nport\\n6379\\nflags\\nmaster\\nconfig-epoch\\n{epoch}\\n' > \"$WORK/{name}\"",
+        sentinel_pod(ordinal)
+    )
+}
+
+/// Item 5: the profile's Redis port changed from 6380 to 6379. The persisted monitor line
+/// moves to the new port and keeps its host (pod 2, the master after a failover); known
+/// replicas and sentinels at a stale port are dropped, the others and the epochs kept.
+#[test]
+fn sentinel_state_follows_a_changed_port() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let run = sh.run(
+        "sentinel.sh",
+        r#"CONF=$FIXTURES/sentinel-conf-port-changed.hand.conf; SELF=$(pod 1); FIRST=$(pod 0)
+        initial_state"#,
+    );
+    let (p0, p1, p2) = (sentinel_pod(0), sentinel_pod(1), sentinel_pod(2));
+    let lines: Vec<&str> = run.out().lines().collect();
+    let monitors: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("sentinel monitor "))
+        .collect();
+    assert_eq!(
+        monitors,
+        [&format!("sentinel monitor mymaster {p2} 6379 2").as_str()],
+        "{}",
+        run.context()
+    );
+    for kept in [
+        "sentinel config-epoch mymaster 1",
+        "sentinel leader-epoch mymaster 1",
+        "sentinel current-epoch 1",
+        &format!("sentinel known-replica mymaster {p1} 6379"),
+        &format!(
+            "sentinel known-sentinel mymaster {p0} 26379 0b5d3e0f6a1c2b4d8e7f9a0b1c2d3e4f5a6b7c8d"
+        ),
+    ] {
+        assert!(lines.contains(&kept), "{kept}\n{}", run.context());
+    }
+    assert!(
+        !run.out().contains(" 6380") && !run.out().contains(" 26380"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "the Redis port changed from 6380 to 6379: monitoring {p2} at 6379"
+        )),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "dropping persisted lines of another set or port (Sentinel rediscovers its peers): \
+             known-replica {p0}:6380 (mymaster); known-replica {p1}:6380 (mymaster); \
+             known-sentinel {p2}:26380 (mymaster)"
+        )),
+        "{}",
+        run.context()
+    );
+}
+
+/// Item 5: the master set was renamed (oldmaster -> mymaster) while pod 2 is master. The old
+/// script found no monitor line under the new name and, with no peer answering (a full
+/// restart) or peers still on the old name answering "No such master" (a rolling one), fell
+/// back to monitoring pod 0. Now the persisted state moves to the new name and keeps pod 2.
+#[test]
+fn sentinel_state_follows_a_renamed_master_set() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let setup = r#"CONF=$FIXTURES/sentinel-conf-renamed.hand.conf; SELF=$(pod 1); FIRST=$(pod 0)"#;
+    let p2 = sentinel_pod(2);
+    for peers in [
+        "",
+        r#"reply "$(pod 0)" 26379 sentinel master mymaster -- sentinel-no-such-master-7.0.txt
+        reply "$(pod 2)" 26379 sentinel master mymaster -- sentinel-no-such-master-7.0.txt"#,
+    ] {
+        let run = sh.run("sentinel.sh", &format!("{setup}\n{peers}\ninitial_state"));
+        let out = run.out();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines.contains(&format!("sentinel monitor mymaster {p2} 6379 2").as_str()),
+            "{peers}\n{}",
+            run.context()
+        );
+        assert!(
+            lines.contains(&"sentinel config-epoch mymaster 1")
+                && lines.contains(&"sentinel leader-epoch mymaster 1"),
+            "{}",
+            run.context()
+        );
+        assert!(!out.contains("oldmaster"), "{}", run.context());
+        assert!(!out.contains("known-"), "{}", run.context());
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("sentinel monitor "))
+                .count(),
+            1,
+            "{}",
+            run.context()
+        );
+        assert!(
+            run.stderr.contains(
+                "the master set was renamed from oldmaster to mymaster: moving the persisted state to the new name"
+            ),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+/// Item 5: a kept state yields to the peers' Sentinels when their clean answer carries a
+/// higher config epoch (they saw a failover this Sentinel missed), not to an older one.
+#[test]
+fn a_kept_sentinel_state_prefers_a_newer_peer_view() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let (p0, p2) = (sentinel_pod(0), sentinel_pod(2));
+    for (epoch, want) in [(2, &p0), (1, &p2)] {
+        let run = sh.run(
+            "sentinel.sh",
+            &format!(
+                r#"CONF=$FIXTURES/sentinel-conf-renamed.hand.conf; SELF=$(pod 1); FIRST=$(pod 0)
+                {}
+                reply "$(pod 2)" 26379 sentinel master mymaster -- "$WORK/view"
+                initial_state"#,
+                sentinel_master_reply("view", 0, epoch)
+            ),
+        );
+        let lines: Vec<&str> = run.out().lines().collect();
+        assert!(
+            lines.contains(&format!("sentinel monitor mymaster {want} 6379 2").as_str()),
+            "epoch {epoch}\n{}",
+            run.context()
+        );
+        let own = if epoch == 2 {
+            "sentinel config-epoch mymaster 2"
+        } else {
+            "sentinel config-epoch mymaster 1"
+        };
+        assert!(lines.contains(&own), "{}", run.context());
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("sentinel config-epoch "))
+                .count(),
+            1,
+            "{}",
+            run.context()
+        );
+        assert_eq!(
+            run.stderr.contains("the peers' Sentinels name"),
+            epoch == 2,
+            "{}",
+            run.context()
+        );
+    }
+}
+
+/// Item 6: every Sentinel answers that it knows no master (they may merely be slow to learn
+/// it). Pod 0 starts as master only with no persisted Sentinel state on its volume: state
+/// naming pod 1 makes it pod 1's replica, state naming pod 0 makes it wait and exit.
+#[test]
+fn the_first_pod_bootstraps_only_without_persisted_sentinel_state() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let ask = r#"SENTINEL_ASK_SECONDS=2; SELF=$(pod 0); FIRST=$(pod 0); RUNTIME_CONF=$WORK/redis.conf
+        for i in 0 1 2; do reply "$(pod $i)" 26379 sentinel master mymaster -- sentinel-no-such-master-7.0.txt; done
+        ask_for_master; rc=$?; echo "rc=$rc master=$MASTER"
+        [ "$rc" != 0 ] || { write_runtime_conf; grep '^replicaof' "$RUNTIME_CONF"; }"#;
+    let persisted = |ordinal: u32| {
+        format!(
+            r#"sed 's/redis-sentinel-2\./redis-sentinel-{ordinal}./' "$FIXTURES/sentinel-conf-port-changed.hand.conf" > state
+            SENTINEL_STATE=$WORK/state"#
+        )
+    };
+    let (p0, p1) = (sentinel_pod(0), sentinel_pod(1));
+    // Persisted state naming pod 1: pod 1's replica.
+    let run = sh.run("start.sh", &format!("{}\n{ask}", persisted(1)));
+    assert_eq!(
+        run.out(),
+        format!("rc=0 master={p1}\nreplicaof {p1} 6379"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains("but this deployment has run before")
+            && run.stderr.contains(&format!(
+                "names {p1}; starting as its replica, not as a second master"
+            )),
+        "{}",
+        run.context()
+    );
+    // Persisted state naming pod 0 itself: no master on its own; it waited the whole budget.
+    let run = sh.run("start.sh", &format!("{}\n{ask}", persisted(0)));
+    assert_eq!(run.out(), "rc=1 master=", "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("names this pod; exiting so the kubelet retries"),
+        "{}",
+        run.context()
+    );
+    assert_eq!(
+        run.calls.matches("sentinel master mymaster").count(),
+        6,
+        "asked every Sentinel for the whole budget\n{}",
+        run.context()
+    );
+    // No persisted state (no file; or a file without a monitor line): the first master.
+    for state in [
+        "SENTINEL_STATE=$WORK/missing",
+        "printf 'port 26379\\n' > state; SENTINEL_STATE=$WORK/state",
+    ] {
+        let run = sh.run("start.sh", &format!("{state}\n{ask}"));
+        assert_eq!(run.out(), format!("rc=0 master={p0}"), "{}", run.context());
+        assert!(
+            run.stderr
+                .contains("has no persisted state: starting as the designated first master"),
+            "{}",
+            run.context()
+        );
+    }
+}

@@ -106,7 +106,16 @@ def read(req: dict) -> dict:
     return {"missing": missing, "wrong": wrong}
 
 
+def failover(req: dict) -> dict:
+    """SENTINEL FAILOVER on the Sentinel at host:sentinel_port: its answer, or the error."""
+    try:
+        s = conn(req["host"], req["sentinel_port"])
+        return {"reply": str(s.execute_command("SENTINEL", "FAILOVER", req["set"]))}
+    except (redis.RedisError, OSError) as e:
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
 if __name__ == "__main__":
-    commands = {"view": view, "write": write, "read": read}
+    commands = {"view": view, "write": write, "read": read, "failover": failover}
     request = json.load(sys.stdin)
     json.dump(commands[sys.argv[1]](request), sys.stdout)

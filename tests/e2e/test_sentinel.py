@@ -8,7 +8,13 @@ deployment per profile:
      data), comes back as a replica without ever being a master in between;
   4. every pod killed and recreated with new IPs: exactly one master, healthy again, and with
      persistent storage no acknowledged key lost (a cache without persistence starts empty:
-     the keys lost are reported, not asserted).
+     the keys lost are reported, not asserted);
+  5. with persistent storage, the master is not pod 0 (a failover if needed), and a full
+     restart where the Sentinels are slow: each sentinel container first runs, for longer than
+     the Redis pods ask, a Sentinel that knows no master (every answer is "No such master").
+     Pod 0 must not start as master on its own: its Sentinel's persisted state (same volume)
+     says the deployment ran before. Exactly one master throughout, pod 0 never one, no
+     acknowledged key lost.
 Figures go to stdout (-s) and to $E2E_FIGURES with the cluster figures.
 """
 
@@ -38,6 +44,10 @@ KEYS = 1000
 FORM_TIMEOUT = 120
 REJOIN_TIMEOUT = 90
 FULL_RESTART_TIMEOUT = 90
+# Step 5: how long each sentinel container runs a Sentinel that knows no master before its
+# real start script; longer than the Redis pods' SENTINEL_ASK_SECONDS (read from the render).
+SLOW_SENTINEL_MARGIN = 15
+SLOW_SENTINEL_TIMEOUT = 240
 STABLE = 3.0
 
 
@@ -287,3 +297,96 @@ def test_4_full_restart_with_new_ips(dep):
         if dep.s.persistent:
             assert lost == 0
     run_step(dep, "4", run)
+
+
+def _slow_sentinels(sts: dict, port: int, hold: int) -> dict:
+    """A copy of the StatefulSet whose sentinel containers first run, for HOLD seconds, a
+    Sentinel on PORT that monitors nothing (it answers "No such master" to everyone), then
+    their own command: the Sentinels of a full restart that are up but slow to know a master."""
+    sts = json.loads(json.dumps(sts))
+    for c in sts["spec"]["template"]["spec"]["containers"]:
+        if c["name"] != "sentinel":
+            continue
+        hold_script = (
+            f"printf 'port {port}\\nprotected-mode no\\ndir /tmp\\n' > /tmp/slow-sentinel.conf; "
+            "redis-sentinel /tmp/slow-sentinel.conf & slow=$!; "
+            f"sleep {hold}; kill $slow; wait $slow; "
+            'echo "e2e: the slow Sentinel stops; the real start script runs"; exec "$@"'
+        )
+        c["command"] = ["sh", "-c", hold_script, "slow-sentinel", *c["command"]]
+    return sts
+
+
+def _sentinel_ask_seconds(setup: Setup) -> int:
+    for o in setup.objects:
+        if o["kind"] == "ConfigMap":
+            for line in (o.get("data") or {}).get("start.sh", "").splitlines():
+                if line.startswith("SENTINEL_ASK_SECONDS="):
+                    return int(line.split("=", 1)[1])
+    raise AssertionError("no SENTINEL_ASK_SECONDS= line in the rendered start.sh")
+
+
+def _persisted_monitor(dep, pod: str) -> str:
+    """The `sentinel monitor` line of POD's Sentinel state on its data volume."""
+    for conf in dep.cluster.claim_dir(f"data-{pod}", dep.s.namespace).rglob("sentinel.conf"):
+        for line in conf.read_text().splitlines():
+            if line.startswith("sentinel monitor "):
+                return line
+    return ""
+
+
+def test_5_full_restart_with_slow_sentinels(dep):
+    if not dep.s.persistent:
+        pytest.skip("no persistent storage: nothing to keep across a full restart")
+
+    def run():
+        first = dep.names[0]
+        _, master = dep.wait_healthy(dep.names, 30, "healthy")
+        if master == first:
+            # Make another pod master: SENTINEL FAILOVER promotes a replica.
+            got = dep.client("failover", {"host": dep.host(dep.names[1]),
+                                          "sentinel_port": dep.s.sentinel_port,
+                                          "set": dep.s.master_set})
+            assert "error" not in got, got
+            budget = dep.s.down_after_s + dep.s.failover_timeout_s
+            deadline = time.monotonic() + budget
+            while master == first and time.monotonic() < deadline:
+                _, master = dep.wait_healthy(dep.names, budget, "failed over by request")
+            assert master != first, f"{first} is still master after SENTINEL FAILOVER"
+        # Pod 0's own Sentinel persisted the current master (Sentinel rewrites its config on
+        # a switch); give it a moment.
+        deadline = time.monotonic() + 10
+        while dep.host(master) not in _persisted_monitor(dep, first) and \
+                time.monotonic() < deadline:
+            time.sleep(0.5)
+        persisted = _persisted_monitor(dep, first)
+        print(f"\n[{dep.s.name}] step 5: master {master}; {first} persisted: {persisted}")
+        assert dep.host(master) in persisted, persisted
+
+        ns = dep.s.namespace
+        original = dep.cluster.store.get("StatefulSet", ns, dep.s.statefulset)
+        hold = _sentinel_ask_seconds(dep.s) + SLOW_SENTINEL_MARGIN
+        for name in dep.names:
+            dep.cluster.kill_pod(dep.cluster.pod(name, ns))
+        dep.cluster.apply([_slow_sentinels(original, dep.s.sentinel_port, hold)])
+        try:
+            dep.max_masters = 0
+            start = time.monotonic()
+            dep.cluster.recreate_pods(dep.names, ns)
+            _, now = dep.wait_healthy(dep.names, SLOW_SENTINEL_TIMEOUT,
+                                      "healthy after a restart with slow Sentinels",
+                                      watch_not_master=first)
+        finally:
+            dep.cluster.apply([json.loads(json.dumps(original))])
+        dep.figures.record("slow_sentinels_restart_recovery_seconds",
+                           round(time.monotonic() - start - STABLE, 1))
+        assert dep.max_masters == 1, f"{dep.max_masters} masters at once after the restart"
+        assert now != first
+        logs = dep.cluster.pod(first, ns).log_text()
+        print(f"[{dep.s.name}] step 5: healthy, master {now}, in "
+              f"{round(time.monotonic() - start - STABLE, 1)}s")
+        lost = dep.read_lost(now)
+        dep.figures.record("keys_lost_after_slow_sentinels_restart", lost)
+        assert lost == 0
+        assert "this deployment has run before" in logs, logs[-3000:]
+    run_step(dep, "5", run)
