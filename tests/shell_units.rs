@@ -584,10 +584,12 @@ fn rejoin_targets_a_master_that_owns_slots() {
     ] {
         let run = rejoin_plan(&sh, fixture, POD5_NEW_ID, 5);
         // Stale: pod 5's old ID (slave,noaddr). Target: the first of the slot owners with the
-        // fewest replicas (each has one). Peer IP: the answering node's own address.
+        // fewest live replicas: pod 1 (9df0d445), pod 5's own master, whose one replica line is
+        // that stale one (pod 0's is failed; pod 2 has pod 3). Counting failed and stale lines
+        // made pod 2 the target, leaving pod 1 without a replica. Peer IP: the answering node.
         assert_eq!(
             run.out(),
-            "9e1de2a49b7fb5342c54a83925762f226a82d56f 8876e540a7a7e00801dd67adc1a719a9e3012174 127.0.0.1",
+            "9e1de2a49b7fb5342c54a83925762f226a82d56f 9df0d4453f2092975a0dbead0035705679342c4c 127.0.0.1",
             "{fixture}\n{}",
             run.context()
         );
@@ -598,11 +600,12 @@ fn rejoin_targets_a_master_that_owns_slots() {
 fn rejoin_plan_in_other_states() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
     // Pod 2's master failed over to pod 3; pod 2 comes back empty: its old ID (master,fail, no
-    // slots left) is stale; pod 3 (no replica yet) is the target.
+    // slots left) is stale. Pods 4 and 5 are still lost (failed, noaddr), so no master has a
+    // live replica: the first slot owner, pod 1, is the target.
     let run = rejoin_plan(&sh, "cluster-nodes-7.0-failed-over.txt", POD5_NEW_ID, 2);
     assert_eq!(
         run.out(),
-        "8876e540a7a7e00801dd67adc1a719a9e3012174 61c141d30cfcc0b9fd4a3332ab33866e323b65d8 127.0.0.1",
+        "8876e540a7a7e00801dd67adc1a719a9e3012174 9df0d4453f2092975a0dbead0035705679342c4c 127.0.0.1",
         "{}",
         run.context()
     );
@@ -1324,7 +1327,7 @@ fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
             reply 127.0.0.1 6379 ping -- -no-answer- =PONG
             reply 127.0.0.1 6379 cluster info -- cluster-info-7.0-pod5-alone.txt
             reply 127.0.0.1 6379 cluster myid -- cluster-myid-7.0-pod5.txt
-            reply 127.0.0.1 6379 cluster replicate 8876e540a7a7e00801dd67adc1a719a9e3012174 -- =ERR_not_yet =OK
+            reply 127.0.0.1 6379 cluster replicate 9df0d4453f2092975a0dbead0035705679342c4c -- =ERR_not_yet =OK
             reply "$(pod 0)" 6379 cluster nodes -- reply-7.0-loading.txt
             reply "$(pod 1)" 6379 cluster nodes -- cluster-nodes-7.0-two-lost-pods.txt
             rejoin; echo "rc=$?"
@@ -1341,7 +1344,7 @@ fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
     want.push("redis-cli 127.0.0.1 cluster meet 127.0.0.1 6379".into());
     for _ in 0..2 {
         want.push(
-            "redis-cli 127.0.0.1 cluster replicate 8876e540a7a7e00801dd67adc1a719a9e3012174".into(),
+            "redis-cli 127.0.0.1 cluster replicate 9df0d4453f2092975a0dbead0035705679342c4c".into(),
         );
     }
     assert_eq!(run.out(), want.join("\n"), "{}", run.context());
