@@ -584,10 +584,12 @@ fn rejoin_targets_a_master_that_owns_slots() {
     ] {
         let run = rejoin_plan(&sh, fixture, POD5_NEW_ID, 5);
         // Stale: pod 5's old ID (slave,noaddr). Target: the first of the slot owners with the
-        // fewest replicas (each has one). Peer IP: the answering node's own address.
+        // fewest live replicas: pod 1 (9df0d445), pod 5's own master, whose one replica line is
+        // that stale one (pod 0's is failed; pod 2 has pod 3). Counting failed and stale lines
+        // made pod 2 the target, leaving pod 1 without a replica. Peer IP: the answering node.
         assert_eq!(
             run.out(),
-            "9e1de2a49b7fb5342c54a83925762f226a82d56f 8876e540a7a7e00801dd67adc1a719a9e3012174 127.0.0.1",
+            "9e1de2a49b7fb5342c54a83925762f226a82d56f 9df0d4453f2092975a0dbead0035705679342c4c 127.0.0.1",
             "{fixture}\n{}",
             run.context()
         );
@@ -598,11 +600,12 @@ fn rejoin_targets_a_master_that_owns_slots() {
 fn rejoin_plan_in_other_states() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
     // Pod 2's master failed over to pod 3; pod 2 comes back empty: its old ID (master,fail, no
-    // slots left) is stale; pod 3 (no replica yet) is the target.
+    // slots left) is stale. Pods 4 and 5 are still lost (failed, noaddr), so no master has a
+    // live replica: the first slot owner, pod 1, is the target.
     let run = rejoin_plan(&sh, "cluster-nodes-7.0-failed-over.txt", POD5_NEW_ID, 2);
     assert_eq!(
         run.out(),
-        "8876e540a7a7e00801dd67adc1a719a9e3012174 61c141d30cfcc0b9fd4a3332ab33866e323b65d8 127.0.0.1",
+        "8876e540a7a7e00801dd67adc1a719a9e3012174 9df0d4453f2092975a0dbead0035705679342c4c 127.0.0.1",
         "{}",
         run.context()
     );
@@ -860,6 +863,11 @@ fn liveness_accepts_loading_and_masterdown_but_not_silence_or_noauth() {
     }
 }
 
+/// INFO replication and CLUSTER NODES of pod 1, a master that owns slots.
+const CLUSTER_MASTER_WITH_SLOTS: &str =
+    "reply 127.0.0.1 6379 info replication -- info-replication-7.0-master.txt
+reply 127.0.0.1 6379 cluster nodes -- cluster-nodes-7.0-formed.txt";
+
 #[test]
 fn cluster_readiness_needs_cluster_state_ok() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
@@ -873,7 +881,7 @@ fn cluster_readiness_needs_cluster_state_ok() {
             &sh,
             "readiness",
             &format!(
-                "reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 cluster info -- {info}"
+                "reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 cluster info -- {info}\n{CLUSTER_MASTER_WITH_SLOTS}"
             ),
         );
         assert_eq!(run.out(), format!("rc={rc}"), "{info}\n{}", run.context());
@@ -1319,7 +1327,7 @@ fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
             reply 127.0.0.1 6379 ping -- -no-answer- =PONG
             reply 127.0.0.1 6379 cluster info -- cluster-info-7.0-pod5-alone.txt
             reply 127.0.0.1 6379 cluster myid -- cluster-myid-7.0-pod5.txt
-            reply 127.0.0.1 6379 cluster replicate 8876e540a7a7e00801dd67adc1a719a9e3012174 -- =ERR_not_yet =OK
+            reply 127.0.0.1 6379 cluster replicate 9df0d4453f2092975a0dbead0035705679342c4c -- =ERR_not_yet =OK
             reply "$(pod 0)" 6379 cluster nodes -- reply-7.0-loading.txt
             reply "$(pod 1)" 6379 cluster nodes -- cluster-nodes-7.0-two-lost-pods.txt
             rejoin; echo "rc=$?"
@@ -1336,7 +1344,7 @@ fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
     want.push("redis-cli 127.0.0.1 cluster meet 127.0.0.1 6379".into());
     for _ in 0..2 {
         want.push(
-            "redis-cli 127.0.0.1 cluster replicate 8876e540a7a7e00801dd67adc1a719a9e3012174".into(),
+            "redis-cli 127.0.0.1 cluster replicate 9df0d4453f2092975a0dbead0035705679342c4c".into(),
         );
     }
     assert_eq!(run.out(), want.join("\n"), "{}", run.context());
@@ -1745,5 +1753,275 @@ fn the_first_pod_bootstraps_only_without_persisted_sentinel_state() {
             "{}",
             run.context()
         );
+    }
+}
+
+// ---- Readiness of a replica, and a stale creation claim (issue 11, items 1 and 3) ------------
+
+/// Item 1: a replica is Ready only once it holds its master's data (link up, no sync in
+/// progress); a cluster master only with cluster_state:ok and slots of its own. (The old
+/// cluster probe read cluster_state alone: a rejoined replica, down or in its full sync, was
+/// Ready, and a StatefulSet roll could go on to restart its master.)
+#[test]
+fn cluster_readiness_waits_for_a_replica_to_finish_its_sync() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let formed = "cluster-nodes-7.0-formed.txt";
+    for (repl, nodes, rc, why) in [
+        ("info-replication-7.0-master.txt", formed, 0, ""),
+        ("info-replication-7.0-replica-up.txt", formed, 0, ""),
+        (
+            "info-replication-7.0-replica-down.txt",
+            formed,
+            1,
+            "role:slave master_link_status:down master_sync_in_progress:0",
+        ),
+        (
+            "info-replication-7.0-replica-sync.txt",
+            formed,
+            1,
+            "role:slave master_link_status:down master_sync_in_progress:1",
+        ),
+        // Pod 4 has met the cluster and is about to replicate: empty, no slots.
+        (
+            "info-replication-7.0-master.txt",
+            "cluster-nodes-7.0-slotless-master.hand.txt",
+            1,
+            "a master without slots",
+        ),
+        (
+            "info-replication-7.0-master.txt",
+            "reply-7.0-noauth.txt",
+            1,
+            "a master without slots",
+        ),
+        (
+            "reply-7.0-noauth.txt",
+            formed,
+            1,
+            "NOAUTH Authentication required.",
+        ),
+        ("reply-7.0-loading.txt", formed, 1, "LOADING"),
+        ("-no-answer-", formed, 1, "no answer"),
+    ] {
+        let run = probe(
+            &sh,
+            "readiness",
+            &format!(
+                "reply 127.0.0.1 6379 ping -- =PONG\n\
+                 reply 127.0.0.1 6379 cluster info -- cluster-info-7.0-ok.txt\n\
+                 reply 127.0.0.1 6379 info replication -- {repl}\n\
+                 reply 127.0.0.1 6379 cluster nodes -- {nodes}"
+            ),
+        );
+        assert_eq!(
+            run.out(),
+            format!("rc={rc}"),
+            "{repl} {nodes}\n{}",
+            run.context()
+        );
+        let logged = if rc == 0 {
+            run.stderr.is_empty()
+        } else {
+            run.stderr
+                .contains(&format!("probe readiness failed: {why}"))
+        };
+        assert!(logged, "{repl} {nodes}\n{}", run.context());
+    }
+}
+
+#[test]
+fn sentinel_readiness_says_why_a_replica_is_not_ready() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    for (info, why) in [
+        (
+            "info-replication-7.0-replica-sync.txt",
+            "role:slave master_link_status:down master_sync_in_progress:1",
+        ),
+        (
+            "info-replication-7.0-replica-down.txt",
+            "role:slave master_link_status:down master_sync_in_progress:0",
+        ),
+        ("reply-7.0-loading.txt", "LOADING"),
+        ("-no-answer-", "no answer"),
+    ] {
+        let run = probe(
+            &sh,
+            "readiness",
+            &format!("reply 127.0.0.1 6379 ping -- =PONG\nreply 127.0.0.1 6379 info replication -- {info}"),
+        );
+        assert_eq!(run.out(), "rc=1", "{info}\n{}", run.context());
+        assert!(
+            run.stderr
+                .contains(&format!("probe readiness failed: {why}")),
+            "{info}\n{}",
+            run.context()
+        );
+    }
+    // The shared rule, on its own: link up AND no sync in progress, never an unclean reply.
+    let run = sh.run(
+        "probe.sh",
+        r#"for f in replica-up replica-down replica-sync master loading; do
+          if replica_synced < "$FIXTURES/info-replication-7.0-$f.txt"; then echo "$f yes"; else echo "$f no"; fi
+        done
+        printf 'role:slave\nmaster_link_status:up\nmaster_sync_in_progress:1\n' | replica_synced; echo "up+sync rc=$?"
+        printf 'role:slave\nmaster_link_status:up\n' | replica_synced; echo "no sync field rc=$?""#,
+    );
+    assert_eq!(
+        run.out(),
+        "replica-up yes\nreplica-down no\nreplica-sync no\nmaster no\nloading no\nup+sync rc=1\nno sync field rc=1",
+        "{}",
+        run.context()
+    );
+}
+
+/// Six empty pods; pod 0 holds a claim (epoch 1) under node ID `claimed`. The takeover window
+/// is 20 s: one look, four more 5 s apart, a last one before the reset.
+const CLAIM_SETUP: &str = r#"STALE_CLAIM_SECONDS=20
+for i in 0 1 2 3 4 5; do
+  dns "$(pod $i)" "10.1.0.$i"
+  reply "$(pod $i)" 6379 cluster info -- cluster-info-7.0-alone.txt
+  reply "$(pod $i)" 6379 dbsize -- dbsize-7.0-zero.txt
+done
+reply "$(pod 0)" 6379 cluster info -- cluster-info-7.0-claimed.txt
+reply "$(pod 0)" 6379 cluster set-config-epoch 1 -- reply-7.0-claim-refused.txt reply-7.0-claim-ok.txt
+reply "$(pod 0)" 6379 cluster reset hard -- reply-7.0-reset-ok.txt"#;
+
+/// CLUSTER MYID of pod 0: the claimed node for N calls, then the node its reset made.
+fn myid_calls(n: usize) -> String {
+    let mut r = vec!["cluster-myid-7.0-claimed.txt"; n];
+    r.push("cluster-myid-7.0-after-reset.txt");
+    format!("reply \"$(pod 0)\" 6379 cluster myid -- {}", r.join(" "))
+}
+
+/// Item 3: a claim left by a failed creator (epoch 1 on an empty pod 0, every pod empty, the
+/// same node throughout the window) is taken over: RESET HARD, a fresh claim, the create.
+/// (The old create_cluster gave up at once with "another creator has claimed": for ever.)
+#[test]
+fn a_stale_claim_is_taken_over_after_the_window() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "bootstrap.sh",
+        &format!(
+            "{CLAIM_SETUP}\n{}\ncreate_cluster; echo \"rc=$?\"; sleeps\n\
+             grep -E 'set-config-epoch|reset|--cluster create' \"$STUBS/calls\" | sed 's/^redis-cli [^ ]* [^ ]* //'",
+            myid_calls(6)
+        ),
+    );
+    // The fake redis-cli refuses `--cluster create`: rc 1, after the takeover.
+    assert_eq!(
+        run.out(),
+        "rc=1\n4\ncluster set-config-epoch 1\ncluster reset hard\ncluster set-config-epoch 1\n\
+         --cluster create 10.1.0.0:6379 10.1.0.1:6379 10.1.0.2:6379 10.1.0.3:6379 \
+         10.1.0.4:6379 10.1.0.5:6379 --cluster-replicas 1 --cluster-yes",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("is stale after 20s: CLUSTER RESET HARD"),
+        "{}",
+        run.context()
+    );
+    // Another taker's reset landed between this one's reset and its claim: the claim is
+    // refused, or pod 0's ID is no longer the one this reset made. Back off, no create.
+    for (claim, myid) in [
+        ("reply-7.0-claim-refused.txt", myid_calls(6)),
+        (
+            "reply-7.0-claim-refused.txt reply-7.0-claim-ok.txt",
+            format!("{} cluster-myid-7.0-claimed.txt", myid_calls(6)),
+        ),
+    ] {
+        let run = sh.run(
+            "bootstrap.sh",
+            &format!(
+                "{CLAIM_SETUP}\n{myid}\n\
+                 reply \"$(pod 0)\" 6379 cluster set-config-epoch 1 -- {claim}\n\
+                 create_cluster; echo \"rc=$?\""
+            ),
+        );
+        assert_eq!(run.out(), "rc=2", "{claim}\n{}", run.context());
+        assert!(run.calls.contains("reset hard"), "{}", run.context());
+        assert!(!run.calls.contains("--cluster create"), "{}", run.context());
+        assert!(
+            run.stderr.contains("another creator took"),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+/// A claim that moves within the window is a live creator's: respected, never reset. Pod 0
+/// gains slots (the create is under way), or its node ID changes (another taker reset it).
+#[test]
+fn a_fresh_claim_is_respected() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for change in [
+        "reply \"$(pod 0)\" 6379 cluster info -- cluster-info-7.0-claimed.txt cluster-info-7.0-claimed.txt cluster-info-7.0-ok.txt".to_string(),
+        "reply \"$(pod 0)\" 6379 cluster myid -- cluster-myid-7.0-claimed.txt cluster-myid-7.0-claimed.txt cluster-myid-7.0-after-reset.txt".to_string(),
+        // The last look, just before the reset, sees a new ID.
+        myid_calls(5),
+    ] {
+        let run = sh.run(
+            "bootstrap.sh",
+            &format!(
+                "{CLAIM_SETUP}\nreply \"$(pod 0)\" 6379 cluster myid -- cluster-myid-7.0-claimed.txt\n{change}\n\
+                 create_cluster; echo \"rc=$?\""
+            ),
+        );
+        assert_eq!(run.out(), "rc=2", "{change}\n{}", run.context());
+        assert!(!run.calls.contains("reset"), "{change}\n{}", run.context());
+        assert!(!run.calls.contains("--cluster create"), "{}", run.context());
+    }
+}
+
+/// Pod 0 (or any pod) with keys, peers or an unclean answer is never reset: the claim is not
+/// stale, at the first look or at any later one.
+#[test]
+fn a_non_empty_pod_0_is_never_reset() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let myid = "reply \"$(pod 0)\" 6379 cluster myid -- cluster-myid-7.0-claimed.txt";
+    for (change, sleeps) in [
+        ("reply \"$(pod 0)\" 6379 dbsize -- dbsize-7.0-keys.txt", 0),
+        ("reply \"$(pod 0)\" 6379 cluster info -- cluster-info-7.0-ok.txt", 0),
+        ("reply \"$(pod 0)\" 6379 dbsize -- reply-7.0-loading.txt", 0),
+        ("reply \"$(pod 0)\" 6379 cluster myid -- reply-7.0-noauth.txt", 0),
+        // Epoch 0 and refused: the node knows peers (`*know*`), not a claim.
+        ("reply \"$(pod 0)\" 6379 cluster info -- cluster-info-7.0-alone.txt", 0),
+        (
+            "reply \"$(pod 3)\" 6379 dbsize -- dbsize-7.0-zero.txt dbsize-7.0-zero.txt dbsize-7.0-keys.txt",
+            2,
+        ),
+        (
+            "reply \"$(pod 5)\" 6379 cluster info -- cluster-info-7.0-alone.txt cluster-info-7.0-alone.txt -no-answer-",
+            2,
+        ),
+    ] {
+        let run = sh.run(
+            "bootstrap.sh",
+            &format!("{CLAIM_SETUP}\n{myid}\n{change}\ncreate_cluster; echo \"rc=$?\"; sleeps"),
+        );
+        assert_eq!(
+            run.out(),
+            format!("rc=2\n{sleeps}"),
+            "{change}\n{}",
+            run.context()
+        );
+        assert!(!run.calls.contains("reset"), "{change}\n{}", run.context());
+        assert!(!run.calls.contains("--cluster create"), "{}", run.context());
+    }
+}
+
+/// The takeover window is a budget of its own, longer than a creator's create budget.
+#[test]
+fn the_stale_claim_window_outlasts_the_create_budget() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for key in ["bootstrap.sh", "start.sh"] {
+        let run = sh.run(key, "echo \"$STALE_CLAIM_SECONDS $CREATE_BUDGET_SECONDS\"");
+        let v: Vec<u32> = run
+            .out()
+            .split(' ')
+            .map(|n| n.parse().expect("a number"))
+            .collect();
+        assert!(v[0] >= v[1] + 30, "{key}: {v:?}");
     }
 }

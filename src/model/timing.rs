@@ -20,6 +20,9 @@ const SELF_FORM_WAIT_SECONDS: u32 = 30;
 const SELF_FORM_BUDGET_SECONDS: u32 = 1800;
 /// How long `redis-cli --cluster create` may take, in the Job or the first pod.
 const CREATE_BUDGET_SECONDS: u32 = 120;
+/// How long a claim on pod 0 (CLUSTER SET-CONFIG-EPOCH 1) must stay unchanged on empty pods
+/// before another creator takes it over: longer than any creation takes.
+const STALE_CLAIM_MARGIN_SECONDS: u32 = 30;
 /// How long the Job watches a mixed state (some pods empty, some joined) settle, in case a
 /// creation by the first pod is passing through it.
 const MIXED_STATE_WAIT_SECONDS: u32 = 15;
@@ -49,6 +52,7 @@ pub(crate) struct ClusterTiming {
     pub(crate) create_budget_seconds: u32,
     pub(crate) empty_master_wait_seconds: u32,
     pub(crate) mixed_state_wait_seconds: u32,
+    pub(crate) stale_claim_seconds: u32,
     pub(crate) redis_up_wait_seconds: u32,
     pub(crate) replicate_wait_seconds: u32,
 }
@@ -67,8 +71,11 @@ impl ClusterTiming {
         ClusterTiming {
             ping_budget_seconds: PING_BUDGET_SECONDS,
             health_budget_seconds: HEALTH_BUDGET_SECONDS,
+            // The Job may watch a stale claim for its whole window before it creates.
             job_deadline_seconds: PING_BUDGET_SECONDS
                 + HEALTH_BUDGET_SECONDS
+                + CREATE_BUDGET_SECONDS
+                + STALE_CLAIM_MARGIN_SECONDS
                 + JOB_DEADLINE_MARGIN_SECONDS,
             peer_wait_seconds: PEER_WAIT_SECONDS,
             rejoin_budget_seconds: REJOIN_BUDGET_SECONDS,
@@ -76,6 +83,7 @@ impl ClusterTiming {
             self_form_budget_seconds: SELF_FORM_BUDGET_SECONDS,
             create_budget_seconds: CREATE_BUDGET_SECONDS,
             mixed_state_wait_seconds: MIXED_STATE_WAIT_SECONDS,
+            stale_claim_seconds: CREATE_BUDGET_SECONDS + STALE_CLAIM_MARGIN_SECONDS,
             redis_up_wait_seconds: REDIS_UP_WAIT_SECONDS,
             replicate_wait_seconds: REPLICATE_WAIT_SECONDS,
             // The cluster marks a silent master failed after node-timeout, then a replica wins

@@ -8,11 +8,13 @@ Every step raises ScenarioFailure(step, why) on failure; every wait has a deadli
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import sys
 import time
 
 import pytest
 
-from cluster_health import Health, RedisClusterClient
+from cluster_health import Health, RedisClusterClient, parse_info
 from emulator import Cluster, HarnessError, Runtime
 from render import Rendered
 from script_contract import budget_seconds
@@ -27,6 +29,10 @@ FULL_RESTART_TIMEOUT = 60
 # before it forms the cluster again, then polls every 5 s: a margin over that wait.
 SELF_FORM_MARGIN = 15
 STABLE = 6.0
+# Step R: megabytes loaded into slot 0's shard (below every cluster profile's maxmemory), and
+# the bound on the recreated replica's sync and readiness.
+LOAD_MB = 150
+SYNC_TIMEOUT = 45
 QUICK_STABLE = 2.0
 
 
@@ -239,6 +245,117 @@ class Deployment:
         missing, _ = self._client().read(self.acked)
         self.figures.record("keys_gone_with_the_emptydirs", len(missing))
         self.write(100, step="5")
+
+
+    def replica_sync_readiness(self) -> None:
+        """R. A replica is not Ready before it holds its master's data (issue 11, item 1).
+        Loads ~LOAD_MB of 1 MB values into the shard of slot 0, kills that master's replica,
+        wipes its claims (emptyDir data is gone anyway) and recreates it: it rejoins as a new
+        node and needs a full sync. Sampled every ~0.2 s, the pod must never be Ready while
+        its INFO replication shows anything but a linked replica with no sync in progress, and
+        it must become Ready after the sync."""
+        health = self._client().health()
+        master = health.owner_pod(0)
+        if master is None or not health.ok:
+            raise ScenarioFailure("R", f"no healthy owner of slot 0: {health}")
+        replica = health.replicas_of(master)[0]
+        master_ip = self.cluster.pod(master, self.namespace).ip
+        t_load = time.monotonic()
+        loaded = self._load_slot_0(master_ip, LOAD_MB)
+        self.figures.record("sync_load_mb", loaded)
+        self.figures.record("sync_load_seconds", round(time.monotonic() - t_load, 1))
+        pod = self.cluster.pod(replica, self.namespace)
+        self.cluster.kill_pod(pod)
+        for path in pod.claims.values():
+            for child in path.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() \
+                    else child.unlink()
+        new = self.cluster.recreate_pod(replica, self.namespace)
+        t0 = time.monotonic()
+        samples = []   # (seconds, ready before, INFO fields, ready after)
+        violations = []
+        ready_at = None
+        while time.monotonic() - t0 < SYNC_TIMEOUT:
+            before = new.ready
+            repl = self._replication(new)
+            after = new.ready
+            t = round(time.monotonic() - t0, 2)
+            samples.append((t, before, repl, after))
+            synced = (repl.get("role") == "slave" and repl.get("master_link_status") == "up"
+                      and repl.get("master_sync_in_progress") == "0")
+            if before and after and not synced:
+                violations.append((t, repl))
+            if synced and after:
+                ready_at = t
+                break
+            time.sleep(0.2)
+        syncing = [t for t, _, r, _ in samples if r.get("master_sync_in_progress") == "1"]
+        self.figures.record("samples_sync_in_progress", len(syncing))
+        unsynced = [t for t, _, r, _ in samples if r and r.get("role") == "slave"
+                    and r.get("master_link_status") != "up"]
+        linked = next((t for t, _, r, _ in samples if r.get("master_link_status") == "up"), None)
+        if unsynced and linked is not None:
+            # From the first look at it as an unlinked replica to its link up: the wait for
+            # the master's (diskless) RDB, its transfer and its load.
+            self.figures.record("full_sync_seconds", round(linked - unsynced[0], 1))
+        self.figures.record("replica_ready_after_recreate_seconds", ready_at)
+        self.figures.record("readiness_samples", len(samples))
+        self.figures.record("samples_unsynced_not_ready", sum(
+            1 for _, b, r, a in samples if r and r.get("role") == "slave"
+            and r.get("master_link_status") != "up" and not (b and a)))
+        trail = "\n".join(f"  {t:6.2f}s ready={b}/{a} role={r.get('role')} "
+                          f"link={r.get('master_link_status')} "
+                          f"sync={r.get('master_sync_in_progress')}"
+                          for t, b, r, a in samples[-40:])
+        if violations:
+            raise ScenarioFailure("R", f"{replica} was Ready while not synced, "
+                                       f"{len(violations)} samples, first {violations[0]}:\n"
+                                       f"{trail}")
+        if not unsynced:
+            raise ScenarioFailure("R", f"never saw {replica} unsynced: the step proves "
+                                       f"nothing\n{trail}")
+        if ready_at is None:
+            raise ScenarioFailure("R", f"{replica} not Ready and synced within "
+                                       f"{SYNC_TIMEOUT}s:\n{trail}")
+        _, healed = self._wait_healthy("R", t0, REJOIN_TIMEOUT, QUICK_STABLE,
+                                       what=f"healthy with {replica} synced")
+        if replica not in healed.replicas_of(master):
+            raise ScenarioFailure("R", f"{replica} came back as a replica of another master "
+                                       f"than {master}, whose data it had to sync")
+
+    def _load_slot_0(self, master_ip: str, megabytes: int) -> int:
+        """MEGABYTES keys of 1 MB in slot 0 on its master, pipelined from the client pod."""
+        code = (
+            "import os, redis\n"
+            "from redis.crc import key_slot\n"
+            "tags = (str(n) for n in range(10**6))\n"
+            "tag = next(t for t in tags if key_slot(('{' + t + '}').encode()) == 0)\n"
+            f"r = redis.Redis(host={master_ip!r}, port={self.rendered.port}, "
+            "password=os.environ['E2E_REDIS_PASSWORD'], socket_timeout=60)\n"
+            "value = os.urandom(1 << 19).hex().encode()\n"
+            f"for start in range(0, {megabytes}, 16):\n"
+            "    p = r.pipeline(transaction=False)\n"
+            f"    for i in range(start, min(start + 16, {megabytes})):\n"
+            "        p.set('e2e:sync:{' + tag + '}:' + str(i), value)\n"
+            "    p.execute()\n"
+            "print(r.dbsize())\n")
+        client = self._client().client
+        res = client.exec([sys.executable, "-c", code], timeout=120,
+                          env={"E2E_REDIS_PASSWORD": self.rendered.password})
+        if not res.ok:
+            raise ScenarioFailure("R", f"loading slot 0 failed (exit {res.code}): "
+                                       f"{res.stderr[-2000:]}")
+        return megabytes
+
+    def _replication(self, pod) -> dict[str, str]:
+        """INFO replication of POD, from inside it; {} when it does not answer cleanly."""
+        try:
+            res = pod.exec(["redis-cli", "--no-auth-warning", "-p", str(self.rendered.port),
+                            "info", "replication"], timeout=5,
+                           env={"REDISCLI_AUTH": self.rendered.password})
+        except HarnessError:
+            return {}
+        return parse_info(res.stdout) if res.ok else {}
 
 
 def run_step(dep, step: str, action) -> None:

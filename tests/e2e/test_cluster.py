@@ -56,5 +56,9 @@ def test_5_full_restart_with_new_ips(deployment):
     run_step(deployment, "5", deployment.full_restart)
 
 
+def test_r_replica_ready_only_after_its_sync(deployment):
+    run_step(deployment, "R", deployment.replica_sync_readiness)
+
+
 def test_profiles_exist():
     assert PROFILES, f"no profiles/cluster-*.toml in {render.REPO}"
