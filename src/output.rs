@@ -138,11 +138,11 @@ const TEMP_NAME_TRIES: u32 = 16;
 
 /// Create a new temporary file beside `path`: never one that is already there (a planted file
 /// or link, or the leftover of a killed run), so a fresh name is tried instead.
-fn create_temp(path: &Path, mode: u32) -> io::Result<(PathBuf, fs::File)> {
+/// `stamp` (the clock's nanoseconds, or a test's fixed value) makes the names unlikely to meet
+/// a leftover; `create_new` makes meeting one harmless.
+fn create_temp(path: &Path, mode: u32, stamp: u32) -> io::Result<(PathBuf, fs::File)> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nanos = stamp;
     let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
     for attempt in 0..TEMP_NAME_TRIES {
         let tmp = path.with_file_name(format!(
@@ -164,7 +164,14 @@ fn create_temp(path: &Path, mode: u32) -> io::Result<(PathBuf, fs::File)> {
 }
 
 fn write_atomically(path: &Path, content: &str, mode: u32) -> Result<(), OutputError> {
-    let (tmp, mut f) = create_temp(path, mode).map_err(io_err(path))?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    write_stamped(path, content, mode, stamp)
+}
+
+fn write_stamped(path: &Path, content: &str, mode: u32, stamp: u32) -> Result<(), OutputError> {
+    let (tmp, mut f) = create_temp(path, mode, stamp).map_err(io_err(path))?;
     let result = (|| {
         f.write_all(HEADER.as_bytes())?;
         f.write_all(content.as_bytes())?;
@@ -187,11 +194,13 @@ mod tests {
         let target = dir.path().join("configmap.yaml");
         let planted = dir.path().join("elsewhere");
         fs::write(&planted, "untouched").unwrap();
-        // A killed run's leftover (here a link) at a name this process generates.
-        let (tmp, _) = create_temp(&target, 0o644).unwrap();
-        fs::remove_file(&tmp).unwrap();
-        std::os::unix::fs::symlink(&planted, &tmp).unwrap();
-        write_atomically(&target, "content", 0o644).unwrap();
+        // Killed runs' leftovers (here links) at the first two names this write will try.
+        for _ in 0..2 {
+            let (tmp, _) = create_temp(&target, 0o644, 7).unwrap();
+            fs::remove_file(&tmp).unwrap();
+            std::os::unix::fs::symlink(&planted, &tmp).unwrap();
+        }
+        write_stamped(&target, "content", 0o644, 7).unwrap();
         assert_eq!(fs::read_to_string(&planted).unwrap(), "untouched");
         assert!(fs::read_to_string(&target).unwrap().ends_with("content"));
     }

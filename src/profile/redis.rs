@@ -285,12 +285,16 @@ const SCRIPT_COMMANDS: &[(&str, &str)] = &[
 /// The Redis line of the default image (`redis:7.2.7` -> 7.2): directives a later line added
 /// are refused by the image most profiles run.
 fn default_image_version() -> Version {
-    let tag = DEFAULT_IMAGE.rsplit(':').next().unwrap_or_default();
-    let mut parts = tag.split('.').map(|p| p.parse::<u8>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(major), Some(minor)) => Version(major, minor),
-        _ => directives::V7_2,
-    }
+    version_of(super::image::ImageProfile::default().redis_line()).unwrap_or(directives::V7_2)
+}
+
+/// A Redis line as the directive table writes it.
+fn version_of(line: Option<(u32, u32)>) -> Option<Version> {
+    let (major, minor) = line?;
+    Some(Version(
+        u8::try_from(major).ok()?,
+        u8::try_from(minor).ok()?,
+    ))
 }
 
 fn path(dotted: &str) -> FieldPath {
@@ -548,9 +552,7 @@ fn check_directive(
 ) {
     // The image's own Redis line when its tag says; otherwise the default image's, and then
     // only a warning, since the image may well be newer.
-    let image_version = redis_line
-        .and_then(|(a, b)| Some(Version(u8::try_from(a).ok()?, u8::try_from(b).ok()?)))
-        .unwrap_or_else(default_image_version);
+    let image_version = version_of(redis_line).unwrap_or_else(default_image_version);
     let too_new = |what: String, since: Version| match redis_line {
         Some((major, minor)) => {
             Finding::error(at.clone(), format!("{what} needs Redis {since} or later")).help(
