@@ -10,6 +10,7 @@ CI=true and skips loudly elsewhere.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pathlib
@@ -78,7 +79,8 @@ def runtime(request) -> Runtime:
         refuse("; ".join(problems))
     work = os.environ.get("E2E_WORKDIR")
     _runtime = Runtime(work_dir=pathlib.Path(work) if work else None,
-                       settings=Settings(images=IMAGES), required_tools=REQUIRED_BINARIES)
+                       settings=Settings(images=IMAGES), required_tools=REQUIRED_BINARIES,
+                       subnet=os.environ.get("E2E_SUBNET", "10.244.0.0/16"))
     request.addfinalizer(_runtime.close)
     if _runtime.stale_removed:
         print(f"\nremoved leftovers of crashed runs: {_runtime.stale_removed}")
@@ -132,13 +134,18 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{f.profile}: {json.dumps(f.values)}")
     path = pathlib.Path(os.environ.get("E2E_FIGURES", render.REPO / "target" / "e2e-figures.json"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        runs = json.loads(path.read_text())
-        if not isinstance(runs, list):
-            runs = [runs]
-    except (FileNotFoundError, json.JSONDecodeError):
-        runs = []
-    runs.append({"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                 "figures": {f.profile: f.values for f in _figures}})
-    path.write_text(json.dumps(runs, indent=1) + "\n")
+    # Groups of the suite run as parallel processes (.ci/e2e.sh) and share this file: append
+    # under a lock so no group's figures overwrite another's.
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            runs = json.loads(path.read_text())
+            if not isinstance(runs, list):
+                runs = [runs]
+        except (FileNotFoundError, json.JSONDecodeError):
+            runs = []
+        runs.append({"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     "group": os.environ.get("E2E_GROUP", "all"),
+                     "figures": {f.profile: f.values for f in _figures}})
+        path.write_text(json.dumps(runs, indent=1) + "\n")
     terminalreporter.write_line(f"figures appended to {path}")

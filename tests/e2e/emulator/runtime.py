@@ -58,11 +58,13 @@ class Runtime:
 
     Creating it removes leftovers of earlier runs that died; close() (also run at exit)
     removes every namespace, process and mount of this run. Logs stay in `self.dir / "logs"`.
-    REQUIRED_TOOLS: host commands the workloads need besides the emulator's own.
+    REQUIRED_TOOLS: host commands the workloads need besides the emulator's own. SUBNET: the
+    pod addresses of this run (runs in parallel each have their own bridge namespace; distinct
+    subnets also keep their logs and addresses apart for a reader).
     """
 
     def __init__(self, work_dir: pathlib.Path | None = None, settings: Settings | None = None,
-                 required_tools: Iterable[str] = ()):
+                 required_tools: Iterable[str] = (), subnet: str = "10.244.0.0/16"):
         problems = missing_prerequisites(required_tools)
         if problems:
             raise HarnessError("cannot emulate pods here: " + "; ".join(problems))
@@ -74,7 +76,7 @@ class Runtime:
         self.dir = base / f"{netns.PREFIX}-{self.run_id}"
         self.dir.mkdir(parents=True)
         self._prune_old_logs(base)
-        self.network = netns.Network(self.run_id)
+        self.network = netns.Network(self.run_id, subnet)
         self.clusters: list[Cluster] = []
         self._closed = False
         atexit.register(self.close)
