@@ -113,8 +113,14 @@ class Pod:
         self._stop.set()
         self._join_supervisor()  # a probe in flight finishes within its timeout
         deadline = time.monotonic() + grace
-        for c in self.containers:
-            c.stop_gracefully(deadline)
+        # The kubelet stops a pod's containers in parallel, each with its own preStop first:
+        # a sidecar without a hook gets SIGTERM while the main container's hook still runs.
+        stoppers = [threading.Thread(target=c.stop_gracefully, args=(deadline,),
+                                     name=f"stop {self.name}/{c.name}") for c in self.containers]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
         self.kill()
 
     def kill(self) -> None:
