@@ -28,8 +28,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use diagnostics::{ProfileDiagnostic, ProfileErrors};
+pub(crate) use image::{server, Product, Server};
 pub use load::{load_bytes, load_file, load_str, process_env, EnvLookup, Loaded};
 pub use names::MAX_NAME_LEN;
+pub(crate) use quantity::parse_k8s_quantity;
 pub(crate) use storage::StorageKind;
 
 use crate::model::{Model, Topology};
