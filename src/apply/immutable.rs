@@ -438,3 +438,97 @@ fn immutable_data(old: &Object, new: &Object, cx: &Context<'_>) -> Option<Refusa
         ]),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(kind: &str, value: Value) -> Object {
+        let mut value = value;
+        value["kind"] = json!(kind);
+        value["metadata"] = json!({"name": "x", "namespace": "ns"});
+        Object {
+            key: Key {
+                kind: kind.into(),
+                namespace: Some("ns".into()),
+                name: "x".into(),
+            },
+            value,
+        }
+    }
+
+    fn refused_paths(kind: &str, old: Value, new: Value) -> Vec<String> {
+        let new_render = Objects::default();
+        let cx = Context {
+            apply: "kubectl apply -k deploy",
+            new: &new_render,
+        };
+        check(&object(kind, old), &object(kind, new), &cx)
+            .map(|r| r.changes.iter().map(|c| c.path.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn statefulset_template_replicas_and_strategy_may_change() {
+        let old = json!({"spec": {"replicas": 3, "template": {"a": 1},
+            "updateStrategy": {"type": "RollingUpdate"}, "serviceName": "h",
+            "podManagementPolicy": "Parallel"}});
+        let new = json!({"spec": {"replicas": 6, "template": {"a": 2},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}},
+            "serviceName": "h", "podManagementPolicy": "OrderedReady"}});
+        assert_eq!(
+            refused_paths("StatefulSet", old, new),
+            ["spec.podManagementPolicy"]
+        );
+    }
+
+    #[test]
+    fn a_persistent_volume_keeps_its_source_but_not_its_capacity() {
+        let old = json!({"spec": {"capacity": {"storage": "1Gi"},
+            "nfs": {"server": "a", "path": "/p0"}, "volumeMode": "Filesystem",
+            "claimRef": {"name": "data-x-0", "namespace": "ns"}}});
+        let mut new = old.clone();
+        new["spec"]["capacity"]["storage"] = json!("2Gi");
+        new["spec"]["claimRef"]["namespace"] = json!("other");
+        assert!(refused_paths("PersistentVolume", old.clone(), new.clone()).is_empty());
+        new["spec"]["nfs"]["path"] = json!("/p1");
+        assert_eq!(
+            refused_paths("PersistentVolume", old, new),
+            ["spec.nfs.path"]
+        );
+    }
+
+    #[test]
+    fn services_jobs_and_immutable_data() {
+        let headless = json!({"spec": {"clusterIP": "None", "ports": [1]}});
+        let allocated = json!({"spec": {"ports": [1]}});
+        assert_eq!(
+            refused_paths("Service", headless.clone(), allocated),
+            ["spec.clusterIP"]
+        );
+        let mut more_ports = headless.clone();
+        more_ports["spec"]["ports"] = json!([1, 2]);
+        assert!(refused_paths("Service", headless, more_ports).is_empty());
+
+        let job = json!({"spec": {"backoffLimit": 6, "template": {"image": "a"}}});
+        let mut retried = job.clone();
+        retried["spec"]["backoffLimit"] = json!(10);
+        assert!(refused_paths("Job", job.clone(), retried).is_empty());
+        let mut other = job.clone();
+        other["spec"]["template"]["image"] = json!("b");
+        assert_eq!(refused_paths("Job", job, other), ["spec.template.image"]);
+
+        let frozen = json!({"immutable": true, "data": {"k": "1"}});
+        let thawed = json!({"immutable": true, "data": {"k": "2"}});
+        assert_eq!(
+            refused_paths("ConfigMap", frozen, thawed.clone()),
+            ["data.k"]
+        );
+        let mutable = json!({"data": {"k": "1"}});
+        assert!(refused_paths("ConfigMap", mutable, thawed).is_empty());
+        let pdb = json!({"spec": {"selector": {"matchLabels": {"a": "1"}}}});
+        let pdb2 = json!({"spec": {"selector": {"matchLabels": {"a": "2"}}}});
+        assert!(refused_paths("PodDisruptionBudget", pdb, pdb2).is_empty());
+    }
+}
