@@ -1,5 +1,6 @@
 //! The command line. Every outcome maps to its exit code in [`Outcome::exit_code`]: 0 ok,
-//! 1 invalid profile, 2 usage or I/O error, 3 a redkube bug.
+//! 1 invalid profile or a change Kubernetes would refuse, 2 usage or I/O error, 3 a redkube
+//! bug.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
+use crate::apply::{self, Objects};
 use crate::output::{write_folder, OutputFile, KUSTOMIZATION};
 use crate::profile::{self, load_file, process_env, Loaded, Mode, ProfileDiagnostic, StorageKind};
 use crate::render::{kustomization, Concern};
@@ -27,6 +29,9 @@ enum Outcome {
     Ok,
     /// A profile was rejected; its errors were printed.
     Invalid,
+    /// The new render changes what the API server refuses to update (immutable fields); the
+    /// refusals and their recipes were printed, and nothing was written.
+    Refused,
     /// Bad arguments, or a file that could not be read or written.
     Usage,
     /// redkube failed on valid input (a template failed to render).
@@ -37,7 +42,9 @@ impl Outcome {
     fn exit_code(self) -> ExitCode {
         ExitCode::from(match self {
             Outcome::Ok => 0,
-            Outcome::Invalid => 1,
+            // A refusal is the profile's doing, like an invalid profile: the same code, so
+            // scripts and CI keep one meaning for 1 ("fix the profile or force it").
+            Outcome::Invalid | Outcome::Refused => 1,
             Outcome::Usage => 2,
             Outcome::Bug => 3,
         })
@@ -58,16 +65,32 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Render a profile (`-` reads stdin): multi-document YAML to stdout, or one file per
-    /// concern with -o.
+    /// concern with -o. Over an earlier render in DIR, a change Kubernetes would refuse on
+    /// apply (a claim template, a selector, …) stops the write with exit 1 and a recipe.
+    /// Stdout mode cannot see what is deployed: compare with `redkube diff`.
     Render {
         profile: PathBuf,
         /// Write a folder (a kustomize base) instead of stdout.
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
-        /// Overwrite files in DIR that redkube did not write.
+        /// Overwrite files in DIR that redkube did not write, and write even when Kubernetes
+        /// would refuse the change (the refusals are printed as warnings).
         #[arg(long, requires = "output")]
         force: bool,
         /// Treat warnings as errors: exit 1 and write nothing.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// What applying the profile's render onto an earlier render would do, object by object:
+    /// created, changed (which fields), unchanged, left alone; pods that roll, Jobs that run,
+    /// changes Kubernetes refuses (exit 1), RDB-format warnings. OLD is a folder from
+    /// `render -o` or a file from `render > file`.
+    Diff {
+        /// The earlier render: a folder or a multi-document YAML file.
+        old: PathBuf,
+        /// The profile to render now (`-` reads stdin).
+        profile: PathBuf,
+        /// Treat the profile's warnings as errors.
         #[arg(long)]
         strict: bool,
     },
@@ -133,6 +156,11 @@ fn run(command: Command) -> Outcome {
             force,
             strict,
         } => render_command(&profile, output.as_deref(), force, strict),
+        Command::Diff {
+            old,
+            profile,
+            strict,
+        } => diff_command(&old, &profile, strict),
         Command::Validate {
             profiles,
             strict,
@@ -258,6 +286,9 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool, strict: bo
         // One write per concern: no second copy of the whole stream.
         return print_stdout(documents.iter().map(|d| d.yaml.as_str()));
     };
+    if let Err(outcome) = check_earlier_render(profile, dir, &documents, force) {
+        return outcome;
+    }
     let mut files: Vec<OutputFile<'_>> = documents
         .iter()
         .map(|d| OutputFile {
@@ -295,6 +326,99 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool, strict: bo
             say!("error: {e}");
             Outcome::Usage
         }
+    }
+}
+
+/// Compare the new render with the one redkube wrote in `dir` before replacing it: warn about
+/// version changes, and stop on a change the API server would refuse (unless `--force`). Runs
+/// before the first byte is written, so a refusal leaves the folder as it was.
+fn check_earlier_render(
+    profile: &Path,
+    dir: &Path,
+    documents: &[crate::render::Rendered],
+    force: bool,
+) -> Result<(), Outcome> {
+    let old = match Objects::earlier_render_in(dir) {
+        Ok(old) => old,
+        Err(e) if force => {
+            say!("warning: {e}; --force: writing without comparing with the earlier render");
+            return Ok(());
+        }
+        Err(e) => {
+            say!(
+                "error: {e}\nThe earlier render in {} cannot be compared with the new one; \
+                 --force writes without the comparison",
+                dir.display()
+            );
+            return Err(Outcome::Usage);
+        }
+    };
+    if old.is_empty() {
+        return Ok(());
+    }
+    let new = Objects::from_rendered(documents).map_err(|e| bug(&e))?;
+    // The folder still holds the earlier render after a refusal: the recipe writes it first.
+    let apply = format!(
+        "redkube render {} -o {} --force && kubectl apply -k {}",
+        profile.display(),
+        dir.display(),
+        dir.display()
+    );
+    let plan = apply::plan(&old, &new, &apply);
+    for note in &plan.versions {
+        say!("warning: {note}");
+    }
+    if !plan.is_refused() {
+        return Ok(());
+    }
+    let level = if force { "warning" } else { "error" };
+    say!(
+        "{level}: Kubernetes would refuse {} change(s) of this render over the one in {}:\n{}",
+        plan.refusals.len(),
+        dir.display(),
+        plan.refusals_text("  ").trim_end()
+    );
+    if force {
+        say!("warning: --force: writing anyway; apply the recipe above, or the apply fails");
+        return Ok(());
+    }
+    say!("error: nothing is written; follow the recipe, or --force to write anyway");
+    Err(Outcome::Refused)
+}
+
+/// `redkube diff OLD PROFILE`: the plan on stdout; exit 1 when Kubernetes would refuse it.
+fn diff_command(old: &Path, profile: &Path, strict: bool) -> Outcome {
+    let documents = match render_profile(profile, strict) {
+        Ok(r) => r.documents,
+        Err(outcome) => return outcome,
+    };
+    let old_objects = match Objects::read(old) {
+        Ok(o) => o,
+        Err(e) => {
+            say!("error: {e}");
+            return Outcome::Usage;
+        }
+    };
+    if old_objects.is_empty() {
+        say!(
+            "warning: {} holds no Kubernetes objects: everything shows as created",
+            old.display()
+        );
+    }
+    let new = match Objects::from_rendered(&documents) {
+        Ok(n) => n,
+        Err(e) => return bug(&e),
+    };
+    let apply = format!("redkube render {} | kubectl apply -f -", profile.display());
+    let plan = apply::plan(&old_objects, &new, &apply);
+    let title = format!(
+        "redkube diff {} {}: what kubectl apply of the new render does over the earlier one",
+        old.display(),
+        profile.display()
+    );
+    match print_stdout([plan.report(&title).as_str()]) {
+        Outcome::Ok if plan.is_refused() => Outcome::Refused,
+        outcome => outcome,
     }
 }
 

@@ -3,11 +3,13 @@
 //! Data flows one way: [`profile`] (TOML -> typed, checked, resolved in one pass) -> `model`
 //! (names, labels, topology, budgets decided) -> [`render`] (typed `k8s-openapi` objects ->
 //! YAML, with the ConfigMap's files from `templates`) -> [`output`] (stdout or an atomic
-//! folder write). [`cli`] decides exit codes in one place.
+//! folder write). `apply` compares a new render with an earlier one (refusals, version
+//! changes, the `diff` report). [`cli`] decides exit codes in one place.
 //!
 //! The library's API is what the binary, the tests and the benchmark use: [`render_str`],
 //! [`profile::load_str`] and friends, [`render::to_stream`] and [`output::HEADER`].
 
+mod apply;
 pub mod cli;
 mod model;
 pub mod output;

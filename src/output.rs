@@ -45,8 +45,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     }
 }
 
-/// Every file name redkube may write into a folder.
-fn known_files() -> impl Iterator<Item = &'static str> {
+/// Every file name redkube may write into a folder, in apply order.
+pub(crate) fn known_files() -> impl Iterator<Item = &'static str> {
     Concern::ALL
         .iter()
         .map(|c| c.file_name())

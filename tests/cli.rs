@@ -532,3 +532,248 @@ fn output_to_a_file_is_refused_and_an_unchanged_folder_is_left_alone() {
         stderr(&moved)
     );
 }
+
+/// A bundled profile with some lines replaced, written beside the folder under test.
+fn edited_profile(dir: &Path, name: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(root().join("profiles").join(name)).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{name} has no `{from}`");
+        text = text.replace(from, to);
+    }
+    let path = dir.join(format!("edited-{name}"));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// Every file of a folder with its bytes, to show that nothing was written.
+fn folder_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files_in(dir)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(dir.join(&f)).unwrap();
+            (f, bytes)
+        })
+        .collect()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_bigger_claim_is_refused_before_apply_and_nothing_is_written() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("deploy");
+    let d = dir.to_str().unwrap();
+    let first = redkube(&["render", &profile("cluster-storageclass.toml"), "-o", d]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = folder_bytes(&dir);
+    let bigger = edited_profile(
+        scratch.path(),
+        "cluster-storageclass.toml",
+        &[("size = \"20Gi\"", "size = \"40Gi\"")],
+    );
+    let out = redkube(&["render", &bigger, "-o", d]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(folder_bytes(&dir), before, "nothing is written");
+    for expected in [
+        "StatefulSet redis/redis-cluster",
+        "spec.volumeClaimTemplates[0].spec.resources.requests.storage: 20Gi -> 40Gi",
+        // why Kubernetes refuses it
+        "volumeClaimTemplates, selector, serviceName and podManagementPolicy are fixed",
+        // the recipe: grow each claim where the class allows it, then replace the object only
+        "kubectl get storageclass alicloud-disk-essd -o jsonpath='{.allowVolumeExpansion}'",
+        "for i in $(seq 0 5); do kubectl patch pvc data-redis-cluster-$i -n redis -p \
+         '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"40Gi\"}}}}'; done",
+        "kubectl delete statefulset redis-cluster --cascade=orphan -n redis",
+        "nothing is written",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+
+    // --force writes anyway, and still says what the apply will meet.
+    let forced = redkube(&["render", &bigger, "-o", d, "--force"]);
+    let err = stderr(&forced);
+    assert!(forced.status.success(), "{err}");
+    assert!(
+        err.contains("warning: Kubernetes would refuse 1 change(s)"),
+        "{err}"
+    );
+    assert!(err.contains("--cascade=orphan"), "{err}");
+    let sts = std::fs::read_to_string(dir.join("statefulset.yaml")).unwrap();
+    assert!(sts.contains("storage: 40Gi"), "{sts}");
+}
+
+#[test]
+fn a_maxmemory_change_passes_and_diff_says_the_pods_roll() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("deploy");
+    let d = dir.to_str().unwrap();
+    assert!(
+        redkube(&["render", &profile("cluster-storageclass.toml"), "-o", d])
+            .status
+            .success()
+    );
+    let changed = edited_profile(
+        scratch.path(),
+        "cluster-storageclass.toml",
+        &[("maxmemory = \"1536mb\"", "maxmemory = \"1024mb\"")],
+    );
+    let diff = redkube(&["diff", d, &changed]);
+    assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
+    let report = stdout(&diff);
+    for expected in [
+        "change     ConfigMap redis/redis-cluster-config\n             data[\"redis.conf\"]\n",
+        "change     StatefulSet redis/redis-cluster  [rolls pods]\n             \
+         spec.template.metadata.annotations[\"redkube.io/config-hash\"]: ",
+        "unchanged  Job redis/redis-cluster-bootstrap-",
+        "summary: 0 to create, 2 to change (pods roll), 7 unchanged, 0 left alone, 0 refused, \
+         0 warning(s)",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing `{expected}` in:\n{report}"
+        );
+    }
+    assert_eq!(
+        stdout(&redkube(&["diff", d, &changed])),
+        report,
+        "the report is deterministic"
+    );
+    let out = redkube(&["render", &changed, "-o", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("refuse"), "{}", stderr(&out));
+    // Now the folder holds the new render: nothing left to change.
+    let again = stdout(&redkube(&["diff", d, &changed]));
+    assert!(again.contains("0 to change"), "{again}");
+}
+
+#[test]
+fn an_image_upgrade_across_rdb_formats_is_warned_and_its_new_job_flagged() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("deploy");
+    let d = dir.to_str().unwrap();
+    assert!(
+        redkube(&["render", &profile("cluster-storageclass.toml"), "-o", d])
+            .status
+            .success()
+    );
+    let upgraded = edited_profile(
+        scratch.path(),
+        "cluster-storageclass.toml",
+        &[("reference = \"redis:7.2.7\"", "reference = \"redis:7.4.2\"")],
+    );
+    let diff = redkube(&["diff", d, &upgraded]);
+    assert_eq!(diff.status.code(), Some(0), "a warning, not a refusal");
+    let report = stdout(&diff);
+    for expected in [
+        "[rolls pods]",
+        "spec.template.spec.containers[0].image: redis:7.2.7 -> redis:7.4.2",
+        // The Job's name carries a hash of its spec: a new Job, started at once.
+        "[new Job runs at once]",
+        "left alone Job redis/redis-cluster-bootstrap-",
+        "kubectl apply leaves it in the cluster",
+        "Redis 7.4 writes RDB format 12, which Redis 7.2 cannot load",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing `{expected}` in:\n{report}"
+        );
+    }
+    let out = redkube(&["render", &upgraded, "-o", d]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: the image of StatefulSet redis/redis-cluster moves from redis:7.2.7 to redis:7.4.2"),
+        "{err}"
+    );
+
+    // Going back is worse: 7.2 cannot load what 7.4 wrote.
+    let back = redkube(&["render", &profile("cluster-storageclass.toml"), "-o", d]);
+    assert!(back.status.success());
+    assert!(
+        stderr(&back).contains("Redis 7.2 cannot load RDB format 12, which Redis 7.4 writes"),
+        "{}",
+        stderr(&back)
+    );
+
+    // A digest names no version: the check says it could not be made.
+    let digest = format!("redis@sha256:{}", "0".repeat(64));
+    let pinned = edited_profile(
+        scratch.path(),
+        "cluster-storageclass.toml",
+        &[("\"redis:7.2.7\"", &format!("\"{digest}\""))],
+    );
+    let out = redkube(&["render", &pinned, "-o", d]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("the RDB-format check could not be made"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn selector_and_service_name_changes_are_refused() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("deploy");
+    let d = dir.to_str().unwrap();
+    assert!(redkube(&["render", &profile("sentinel.toml"), "-o", d])
+        .status
+        .success());
+    // An earlier render (another redkube version, say) with another selector and serviceName.
+    let sts_file = dir.join("statefulset.yaml");
+    let old = std::fs::read_to_string(&sts_file).unwrap();
+    let edited = old
+        .replacen(
+            "  selector:\n    matchLabels:\n",
+            "  selector:\n    matchLabels:\n      tier: cache\n",
+            1,
+        )
+        .replacen(
+            "serviceName: redis-sentinel-headless",
+            "serviceName: redis-sentinel-peers",
+            1,
+        );
+    assert_ne!(edited, old);
+    std::fs::write(&sts_file, &edited).unwrap();
+    let out = redkube(&["render", &profile("sentinel.toml"), "-o", d]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(std::fs::read_to_string(&sts_file).unwrap(), edited);
+    for expected in [
+        "spec.selector.matchLabels.tier: cache -> (absent)",
+        "spec.serviceName: redis-sentinel-peers -> redis-sentinel-headless",
+        "kubectl delete statefulset redis-sentinel --cascade=orphan -n redis",
+        "do not match the new selector",
+        "kubectl rollout restart statefulset redis-sentinel -n redis",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+    // diff says the same, with exit 1.
+    let diff = redkube(&["diff", d, &profile("sentinel.toml")]);
+    assert_eq!(diff.status.code(), Some(1));
+    assert!(stdout(&diff).contains("[refused by Kubernetes]"));
+}
+
+#[test]
+fn diff_reads_a_saved_stream_too() {
+    let scratch = tempfile::tempdir().unwrap();
+    let stream = scratch.path().join("old.yaml");
+    let out = redkube(&["render", &profile("cluster-nfs.toml")]);
+    std::fs::write(&stream, &out.stdout).unwrap();
+    let diff = redkube(&[
+        "diff",
+        stream.to_str().unwrap(),
+        &profile("cluster-nfs.toml"),
+    ]);
+    assert_eq!(diff.status.code(), Some(0));
+    let report = stdout(&diff);
+    assert!(
+        report.contains("0 to create, 0 to change, 14 unchanged, 0 left alone, 0 refused"),
+        "{report}"
+    );
+    let missing = redkube(&["diff", "/nonexistent/old", &profile("cluster-nfs.toml")]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -167,3 +167,18 @@ fn nfs_ownership_is_fixed_only_on_request_and_only_with_chown() {
     assert_eq!(sc["allowPrivilegeEscalation"], false);
     assert_eq!(init["volumeMounts"][0]["mountPath"], "/data");
 }
+
+#[test]
+fn pods_roll_one_at_a_time_and_a_partition_stages_the_roll() {
+    for profile in bundled_profiles() {
+        let docs = docs(&profile.strip_prefix(root()).unwrap().display().to_string());
+        let strategy = &kind(&docs, "StatefulSet")[0]["spec"]["updateStrategy"];
+        assert_eq!(strategy["type"], "RollingUpdate", "{}", profile.display());
+        assert_eq!(strategy["rollingUpdate"]["partition"], 0);
+        // Alpha-gated above 1, and 1 is what keeps a shard's second copy up.
+        assert!(strategy["rollingUpdate"]["maxUnavailable"].is_null());
+    }
+    let docs = docs("tests/fixtures/snapshot-cluster-rdb-hard.toml");
+    let strategy = &kind(&docs, "StatefulSet")[0]["spec"]["updateStrategy"];
+    assert_eq!(strategy["rollingUpdate"]["partition"], 3);
+}

@@ -50,6 +50,10 @@ const NOT_EXPRESSIBLE: &[(&str, &str)] = &[
     ),
     ("syntax-error", "not TOML at all"),
     (
+        "update-partition-too-high",
+        "comparison with the topology's pod count",
+    ),
+    (
         "toleration-exists-with-value",
         "rule across fields of a list item",
     ),

@@ -35,6 +35,7 @@ pub(crate) struct Model {
     /// `None`: no NetworkPolicy is rendered.
     pub(crate) network_policy: Option<NetworkPolicy>,
     pub(crate) pod: PodSettings,
+    pub(crate) update: UpdateStrategy,
 }
 
 impl Model {
@@ -257,4 +258,11 @@ pub(crate) struct PodSettings {
     pub(crate) termination_grace_period_seconds: u32,
     pub(crate) startup_timeout_seconds: u32,
     pub(crate) service_account_name: Option<String>,
+}
+
+/// The StatefulSet's rolling update: always `RollingUpdate`, one pod at a time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpdateStrategy {
+    /// Ordinals below this keep the old template (0: every pod updates).
+    pub(crate) partition: u32,
 }

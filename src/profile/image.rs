@@ -144,18 +144,61 @@ impl ImageProfile {
 impl ImageProfile {
     /// The Redis line (`major.minor`) the image runs, when its tag says and it is Redis.
     pub(super) fn redis_line(&self) -> Option<(u32, u32)> {
-        let parsed = parse_image(&self.reference).ok()?;
-        (product(parsed.repository) == Some("redis"))
-            .then(|| parsed.tag.and_then(tag_version))
-            .flatten()
+        server(&self.reference)
+            .filter(|s| s.product == Product::Redis)
+            .map(|s| s.line)
     }
 }
 
+/// The server products redkube tells apart by the image's repository name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Product {
+    Redis,
+    Valkey,
+}
+
+impl Product {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Product::Redis => "Redis",
+            Product::Valkey => "Valkey",
+        }
+    }
+}
+
+/// What an image runs, as far as its reference says: the product and its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Server {
+    pub(crate) product: Product,
+    /// `major.minor`: the release line (it decides the RDB format).
+    pub(crate) line: (u32, u32),
+    /// The patch release, when the tag names one (`7.2.7`; not `7.2`).
+    pub(crate) patch: Option<u32>,
+}
+
+/// The server an image reference runs, when its repository and tag say so: `None` for a
+/// reference without a tag (a digest only), a tag that names no version (`latest`,
+/// `bookworm`), a repository that is neither Redis nor Valkey, or a malformed reference.
+/// Shared by the profile's checks (`redis_line`) and the version-change warnings of
+/// `apply::version`, which read the image of an earlier render.
+pub(crate) fn server(reference: &str) -> Option<Server> {
+    let parsed = parse_image(reference).ok()?;
+    let product = product(parsed.repository)?;
+    let tag = parsed.tag?;
+    let line = tag_version(tag)?;
+    let patch = tag.split(['.', '-']).nth(2).and_then(|p| p.parse().ok());
+    Some(Server {
+        product,
+        line,
+        patch,
+    })
+}
+
 /// What the image is, by the last part of its repository: Redis, Valkey, or unknown.
-fn product(repository: &str) -> Option<&'static str> {
+fn product(repository: &str) -> Option<Product> {
     match repository.rsplit('/').next() {
-        Some("redis") | Some("redis-stack-server") => Some("redis"),
-        Some("valkey") => Some("valkey"),
+        Some("redis") | Some("redis-stack-server") => Some(Product::Redis),
+        Some("valkey") => Some(Product::Valkey),
         _ => None,
     }
 }
@@ -173,7 +216,7 @@ fn check_version(image: &ImageRef<'_>, out: &mut Vec<Finding>) {
     let at = || FieldPath::parse("image.reference");
     let version = image.tag.and_then(tag_version);
     match (product(image.repository), version) {
-        (Some("redis"), Some(v)) if v < MIN_REDIS => out.push(
+        (Some(Product::Redis), Some(v)) if v < MIN_REDIS => out.push(
             Finding::error(
                 at(),
                 format!(
@@ -186,7 +229,7 @@ fn check_version(image: &ImageRef<'_>, out: &mut Vec<Finding>) {
                  CLIENT PAUSE WRITE (all from 7.0); use e.g. `{DEFAULT_IMAGE}`"
             )),
         ),
-        (Some("valkey"), _) => out.push(
+        (Some(Product::Valkey), _) => out.push(
             Finding::warning(
                 at(),
                 "Valkey images are not yet proven by redkube's end-to-end tests",
@@ -229,5 +272,29 @@ mod tests {
         assert_eq!(check("docker.io/library/redis:7.0.15"), Vec::<bool>::new());
         assert_eq!(check("valkey/valkey:8.0"), [false]);
         assert_eq!(check("registry.local/team/cache:6.2"), Vec::<bool>::new());
+    }
+
+    #[test]
+    fn servers_from_references() {
+        let s = server("docker.io/library/redis:7.2.7-alpine").unwrap();
+        assert_eq!(
+            (s.product, s.line, s.patch),
+            (Product::Redis, (7, 2), Some(7))
+        );
+        let v = server("valkey/valkey:8.0").unwrap();
+        assert_eq!(
+            (v.product, v.line, v.patch),
+            (Product::Valkey, (8, 0), None)
+        );
+        let tagged_digest = format!("redis:7.4.2@sha256:{}", "a".repeat(64));
+        assert_eq!(server(&tagged_digest).unwrap().line, (7, 4));
+        for unknown in [
+            format!("redis@sha256:{}", "a".repeat(64)),
+            "redis:latest".into(),
+            "redis:bookworm".into(),
+            "registry.local/team/cache:7.2".into(),
+        ] {
+            assert_eq!(server(&unknown), None, "{unknown}");
+        }
     }
 }

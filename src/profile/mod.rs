@@ -1,7 +1,7 @@
 //! The profile: what a user writes in TOML, and its resolution into the [`Model`].
 //!
 //! One module per topic (`names`, `image`, `topology`, `auth`, `storage`, `scheduling`,
-//! `redis`, `service`, `pod`), each holding its TOML types with their one `Default`, its
+//! `redis`, `service`, `pod`, `update`), each holding its TOML types with their one `Default`, its
 //! checks, and its resolution into a part of the model, side by side. Deserialization rejects
 //! unknown keys and wrong types (with spans, through `toml`); [`resolve`] is the one pass that
 //! checks everything else and builds the model, or returns every finding.
@@ -20,6 +20,7 @@ mod scheduling;
 mod service;
 mod storage;
 mod topology;
+mod update;
 
 use std::collections::BTreeMap;
 
@@ -27,8 +28,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use diagnostics::{ProfileDiagnostic, ProfileErrors};
+pub(crate) use image::{server, Product, Server};
 pub use load::{load_bytes, load_file, load_str, process_env, EnvLookup, Loaded};
 pub use names::MAX_NAME_LEN;
+pub(crate) use quantity::parse_k8s_quantity;
 pub(crate) use storage::StorageKind;
 
 use crate::model::{Model, Topology};
@@ -93,6 +96,9 @@ pub(crate) struct Profile {
     pub(crate) network_policy: service::NetworkPolicyProfile,
     #[serde(default)]
     pub(crate) pod: pod::PodProfile,
+    /// How a changed pod template rolls out (RollingUpdate; `partition` stages it).
+    #[serde(default)]
+    pub(crate) update: update::UpdateProfile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -177,6 +183,9 @@ pub(crate) fn resolve(p: &Profile, env: EnvLookup<'_>) -> Result<Resolved, Vec<F
         topology.as_ref().map(Topology::pre_listen_seconds),
         &mut out,
     );
+    let update = p
+        .update
+        .resolve(topology.as_ref().map(Topology::pods), &mut out);
     let names = names::resolve_names(p);
     let auth = p.auth.resolve(&names, env, &mut out);
 
@@ -210,6 +219,7 @@ pub(crate) fn resolve(p: &Profile, env: EnvLookup<'_>) -> Result<Resolved, Vec<F
         service,
         network_policy,
         pod,
+        update,
     };
     Ok(Resolved {
         model,

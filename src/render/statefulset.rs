@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy,
+    StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Container, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
@@ -51,9 +52,24 @@ pub(super) fn statefulset(m: &Model, mode: &dyn Mode, config_hash: &str) -> Stat
                 spec: Some(pod_spec(m, mode)),
             },
             volume_claim_templates: claim_templates(m),
+            update_strategy: Some(update_strategy(m)),
             ..StatefulSetSpec::default()
         }),
         ..StatefulSet::default()
+    }
+}
+
+/// Written out although it is the API's default, so a reviewer sees how a change rolls.
+/// RollingUpdate replaces one pod at a time, highest ordinal first, and waits for each to be
+/// Ready (a replica only once synced) before the next. `maxUnavailable` stays unset (1): above
+/// 1 it is alpha-gated, and two pods down at once could be both copies of a shard.
+fn update_strategy(m: &Model) -> StatefulSetUpdateStrategy {
+    StatefulSetUpdateStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateStatefulSetStrategy {
+            partition: Some(m.update.partition as i32),
+            max_unavailable: None,
+        }),
     }
 }
 
