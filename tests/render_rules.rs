@@ -182,3 +182,77 @@ fn pods_roll_one_at_a_time_and_a_partition_stages_the_roll() {
     let strategy = &kind(&docs, "StatefulSet")[0]["spec"]["updateStrategy"];
     assert_eq!(strategy["rollingUpdate"]["partition"], 3);
 }
+
+/// The value of the `NAME=<seconds>` line of a ConfigMap script.
+fn budget(script: &str, name: &str) -> u32 {
+    let prefix = format!("{name}=");
+    script
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {name}= line"))
+        .parse()
+        .unwrap()
+}
+
+/// Each profile as bundled, and the cluster and Sentinel ones with other grace periods.
+fn grace_variants() -> Vec<(String, Vec<Value>)> {
+    let mut out: Vec<(String, Vec<Value>)> = bundled_profiles()
+        .iter()
+        .map(|p| (stem(p), docs(&format!("profiles/{}.toml", stem(p)))))
+        .collect();
+    for profile in ["cluster-nfs", "sentinel"] {
+        for grace in [10, 15, 30, 600] {
+            let text = std::fs::read_to_string(root().join(format!("profiles/{profile}.toml")))
+                .unwrap()
+                + &format!("\n[pod]\ntermination-grace-period-seconds = {grace}\n");
+            let stream = render_text(&format!("{profile}-{grace}.toml"), &text);
+            let docs = documents(&stream)
+                .into_iter()
+                .map(|d| serde_saphyr::from_str(d).unwrap())
+                .collect();
+            out.push((format!("{profile} grace {grace}"), docs));
+        }
+    }
+    out
+}
+
+/// Both modes: the Redis container's preStop runs the ConfigMap's prestop.sh, and the hook's
+/// budget, plus one bounded redis-cli call (5 s) that may start just before it ends, fits in
+/// the grace period, leaving Redis time to shut down.
+#[test]
+fn every_mode_hands_over_in_a_prestop_that_fits_the_grace_period() {
+    for (name, docs) in grace_variants() {
+        let spec = &kind(&docs, "StatefulSet")[0]["spec"]["template"]["spec"];
+        let redis = &spec["containers"][0];
+        assert_eq!(redis["name"], "redis", "{name}");
+        assert_eq!(
+            redis["lifecycle"]["preStop"]["exec"]["command"],
+            serde_json::json!(["sh", "/etc/redkube/prestop.sh"]),
+            "{name}"
+        );
+        let script = kind(&docs, "ConfigMap")[0]["data"]["prestop.sh"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no prestop.sh"))
+            .to_string();
+        let grace = u32::try_from(spec["terminationGracePeriodSeconds"].as_u64().unwrap()).unwrap();
+        let wait = budget(&script, "PRESTOP_WAIT_SECONDS");
+        assert!(
+            wait + 5 <= grace,
+            "{name}: {wait} s + 5 s in a {grace} s grace period"
+        );
+        if name.starts_with("cluster") {
+            // At least one whole manual failover (Redis aborts one after 5 s).
+            let mf = budget(&script, "MANUAL_FAILOVER_SECONDS");
+            assert!(mf > 5 && mf <= wait.max(6), "{name}: {mf}");
+        } else {
+            // The write pause outlasts the hook; the catch-up leaves the failover half of it.
+            let pause = budget(&script, "WRITE_PAUSE_SECONDS");
+            let catch_up = budget(&script, "CATCH_UP_SECONDS");
+            assert!(pause > wait, "{name}: pause {pause} s, hook {wait} s");
+            assert!(
+                catch_up > 0 && 2 * catch_up <= wait,
+                "{name}: {catch_up} of {wait}"
+            );
+        }
+    }
+}

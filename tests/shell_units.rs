@@ -1218,13 +1218,13 @@ fn prestop_never_takes_an_error_for_the_new_master() {
     ] {
         body += &format!("echo \"[$(master_addr_host < \"$FIXTURES/{f}\")]\"\n");
     }
-    body += r#"SELF=$(pod 0); PRESTOP_WAIT_SECONDS=3
+    body += r#"SELF=$(pod 0); PRESTOP_WAIT_SECONDS=3; DEADLINE=$(($(now) + 60))
         reply "$(pod 1)" 26379 sentinel get-master-addr-by-name mymaster -- sentinel-noauth-7.0.txt
         wait_for_new_master "$(pod 1)"; echo "rc=$?""#;
     let run = sh.run("prestop.sh", &body);
     assert_eq!(
         run.out(),
-        "[localhost]\n[]\n[]\n[]\nrc=0",
+        "[localhost]\n[]\n[]\n[]\nrc=1",
         "{}",
         run.context()
     );
@@ -2023,5 +2023,436 @@ fn the_stale_claim_window_outlasts_the_create_budget() {
             .map(|n| n.parse().expect("a number"))
             .collect();
         assert!(v[0] >= v[1] + 30, "{key}: {v:?}");
+    }
+}
+
+// ---- preStop hand-overs (issue 15) -----------------------------------------------------------
+
+/// Shared by the hand-over tests: the kept password, and `with FIXTURE FIELD VALUE`, a copy of
+/// a fixture with one INFO field changed (its path), `replica_at OFFSET`, a linked replica at
+/// that offset.
+const HANDOVER_SETUP: &str = r#"RUNTIME_DIR=$WORK; printf 'test-password' > redis.password
+with() { f="$WORK/$1.$2.$3"; sed "s/^$2:.*/$2:$3/" "$FIXTURES/$1" > "$f"; echo "$f"; }
+replica_at() { with info-replication-7.0-replica-up.txt slave_repl_offset "$1"; }
+failovers() { touch "$STUBS/calls"; grep -i 'failover' "$STUBS/calls" | sed 's/^redis-cli //'; }"#;
+
+/// The cluster master of `info-replication-7.0-master-two-replicas.txt` lists two replicas.
+const TWO_REPLICAS: &str = "info-replication-7.0-master-two-replicas.txt";
+
+fn cluster_prestop(sh: &Sh, body: &str) -> Run {
+    sh.run("prestop.sh", &format!("{HANDOVER_SETUP}\n{body}"))
+}
+
+/// The replica at 127.0.0.1:PORT is asked, once, for a plain CLUSTER FAILOVER.
+fn asked_only(run: &Run, port: u32) {
+    assert_eq!(
+        run.out()
+            .lines()
+            .filter(|l| l.contains("failover"))
+            .collect::<Vec<_>>(),
+        vec![format!("127.0.0.1 {port} cluster failover")],
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn cluster_prestop_does_nothing_on_a_replica() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for f in [
+        "info-replication-7.0-replica-up.txt",
+        "info-replication-7.0-demoted.txt",
+    ] {
+        let run = cluster_prestop(
+            &sh,
+            &format!(
+                "reply 127.0.0.1 6379 info replication -- {f}\nmain; echo \"rc=$?\"; failovers"
+            ),
+        );
+        assert_eq!(run.out(), "rc=0", "{f}\n{}", run.context());
+        assert_eq!(run.calls.lines().count(), 1, "{f}\n{}", run.context());
+        assert!(
+            run.stderr
+                .contains("this node is a replica: nothing to hand over"),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+/// A master without a connected replica, or whose replicas answer that their link is down or
+/// that they are still syncing, or that the master lists in a state other than online.
+#[test]
+fn cluster_prestop_does_nothing_without_a_linked_replica() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let cases = [
+        (
+            "reply 127.0.0.1 6379 info replication -- info-replication-7.0-loading.txt",
+            "this master has no connected replica",
+        ),
+        (
+            "reply 127.0.0.1 6379 info replication -- TWO
+             reply 127.0.0.1 30047 info replication -- info-replication-7.0-replica-down.txt
+             reply 127.0.0.1 30049 info replication -- info-replication-7.0-replica-sync.txt",
+            "no replica of this master has its link up",
+        ),
+        (
+            "sed '/^slave0:/s/state=online/state=wait_bgsave/' \"$FIXTURES/TWO\" > listed.txt
+             reply 127.0.0.1 6379 info replication -- \"$WORK/listed.txt\"
+             reply 127.0.0.1 30047 info replication -- \"$(replica_at 1106)\"
+             reply 127.0.0.1 30049 info replication -- info-replication-7.0-replica-down.txt",
+            "no replica of this master has its link up",
+        ),
+    ];
+    for (setup, why) in cases {
+        let setup = setup.replace("TWO", TWO_REPLICAS);
+        let run = cluster_prestop(&sh, &format!("{setup}\nmain; echo \"rc=$?\"; failovers"));
+        assert_eq!(run.out(), "rc=0", "{setup}\n{}", run.context());
+        assert!(run.stderr.contains(why), "{setup}\n{}", run.context());
+    }
+}
+
+/// The replica with the highest replication offset, in either place of the list, is asked
+/// (never the first listed by default), and the hook waits until this node is its replica and
+/// it reports role master.
+#[test]
+fn cluster_prestop_asks_the_replica_with_the_highest_offset() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    for (first, second, chosen) in [(1000, 1106, 30049), (1106, 1000, 30047)] {
+        let run = cluster_prestop(
+            &sh,
+            &format!(
+                "reply 127.0.0.1 6379 info replication -- {TWO_REPLICAS} {TWO_REPLICAS} {TWO_REPLICAS} \
+                   \"$(with info-replication-7.0-demoted.txt master_port {chosen})\"
+                 reply 127.0.0.1 30047 info replication -- \"$(replica_at {first})\" info-replication-7.0-promoted.txt
+                 reply 127.0.0.1 30049 info replication -- \"$(replica_at {second})\" info-replication-7.0-promoted.txt
+                 reply 127.0.0.1 {chosen} cluster failover -- reply-7.0-cluster-failover-ok.txt
+                 main; echo \"rc=$?\"; failovers; sleeps"
+            ),
+        );
+        asked_only(&run, chosen);
+        assert!(run.out().starts_with("rc=0\n"), "{}", run.context());
+        // Two looks at a node still master, the third sees it a replica of the chosen one.
+        assert!(run.out().ends_with("\n2"), "{}", run.context());
+        assert!(
+            run.stderr.contains("is master, this node its replica")
+                && run
+                    .stderr
+                    .contains(&format!("127.0.0.1:{chosen} is master")),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+/// Only the plain, coordinated CLUSTER FAILOVER is ever sent: a refusal or a replica that
+/// does not take over in the window leads to the next candidate, once, never to FORCE or
+/// TAKEOVER; and no code line of the script names them.
+#[test]
+fn cluster_prestop_never_forces_a_failover() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let common = concat!(
+        "reply 127.0.0.1 30047 info replication -- \"$(replica_at 1106)\"\n",
+        "reply 127.0.0.1 30049 info replication -- \"$(replica_at 1000)\" info-replication-7.0-promoted.txt\n",
+        "reply 127.0.0.1 30049 cluster failover -- reply-7.0-cluster-failover-ok.txt"
+    );
+    // 30047 accepts but never takes over; 30049 then does.
+    let run = cluster_prestop(
+        &sh,
+        &format!(
+            "{common}
+             reply 127.0.0.1 30047 cluster failover -- reply-7.0-cluster-failover-ok.txt
+             MANUAL_FAILOVER_SECONDS=1
+             reply 127.0.0.1 6379 info replication -- {TWO_REPLICAS} {TWO_REPLICAS} {TWO_REPLICAS} \
+               {TWO_REPLICAS} {TWO_REPLICAS} {TWO_REPLICAS} \"$(with info-replication-7.0-demoted.txt master_port 30049)\"
+             main; echo \"rc=$?\"; failovers"
+        ),
+    );
+    assert_eq!(
+        run.out(),
+        "rc=0\n127.0.0.1 30047 cluster failover\n127.0.0.1 30049 cluster failover",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("127.0.0.1:30047 did not take over within 1s"),
+        "{}",
+        run.context()
+    );
+    assert!(run.stderr.contains("hand-over done"), "{}", run.context());
+    // 30047 refuses; 30049 accepts but this node stays master: two plain requests, no more.
+    let run = cluster_prestop(
+        &sh,
+        &format!(
+            "{common}
+             reply 127.0.0.1 30047 cluster failover -- reply-7.0-cluster-failover-to-master.txt
+             reply 127.0.0.1 6379 info replication -- {TWO_REPLICAS}
+             main; echo \"rc=$?\"; failovers; sleeps"
+        ),
+    );
+    assert_eq!(
+        run.out(),
+        "rc=0\n127.0.0.1 30047 cluster failover\n127.0.0.1 30049 cluster failover\n30",
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr
+            .contains("refused CLUSTER FAILOVER: ERR You should send"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.contains("no replica took over"),
+        "{}",
+        run.context()
+    );
+    for line in sh.text("prestop.sh").lines() {
+        let code = line.split('#').next().unwrap().to_lowercase();
+        let words: Vec<&str> = code
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        assert!(
+            !words.contains(&"force") && !words.contains(&"takeover"),
+            "{line}"
+        );
+    }
+}
+
+/// Any reply that cannot be read stops the hook without a hand-over: this node's own, a
+/// replica's (it may be the most up-to-date one), or a replica list that does not match its
+/// count. None of them is taken for "no replicas".
+#[test]
+fn cluster_prestop_never_hands_over_on_an_unreadable_reply() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let mut cases: Vec<(String, &str)> = Vec::new();
+    for bad in UNCLEAN {
+        cases.push((
+            format!("reply 127.0.0.1 6379 info replication -- {bad}"),
+            "cannot tell whether this node is a master with replicas",
+        ));
+        cases.push((
+            format!(
+                "reply 127.0.0.1 6379 info replication -- {TWO_REPLICAS}
+                 reply 127.0.0.1 30047 info replication -- \"$(replica_at 1106)\"
+                 reply 127.0.0.1 30049 info replication -- {bad}"
+            ),
+            "cannot tell which replica should take over: replica 127.0.0.1:30049 answered",
+        ));
+    }
+    cases.push((
+        format!(
+            "sed '/^slave1:/d' \"$FIXTURES/{TWO_REPLICAS}\" > listed.txt
+             reply 127.0.0.1 6379 info replication -- \"$WORK/listed.txt\"
+             reply 127.0.0.1 30047 info replication -- \"$(replica_at 1106)\""
+        ),
+        "lists its replicas in a form that cannot be read",
+    ));
+    for (setup, why) in cases {
+        let run = cluster_prestop(
+            &sh,
+            &format!(
+                "{setup}
+                 reply 127.0.0.1 30047 cluster failover -- reply-7.0-cluster-failover-ok.txt
+                 reply 127.0.0.1 30049 cluster failover -- reply-7.0-cluster-failover-ok.txt
+                 main; echo \"rc=$?\"; failovers"
+            ),
+        );
+        assert_eq!(run.out(), "rc=0", "{setup}\n{}", run.context());
+        assert!(run.stderr.contains(why), "{setup}\n{}", run.context());
+        assert!(
+            run.stderr.contains("stopping without a hand-over"),
+            "{}",
+            run.context()
+        );
+    }
+}
+
+/// Sentinel mode: pod 0 is the master of `info-replication-7.0-master-two-named-replicas.txt`
+/// (offset 52), whose replicas are pods 1 and 2 (ports 30052 and 30053 in that capture).
+const SENTINEL_HANDOVER: &str = r#"R1=$(pod 1); R2=$(pod 2)
+reply 127.0.0.1 6379 info replication -- info-replication-7.0-master-two-named-replicas.txt
+reply 127.0.0.1 6379 client pause $((WRITE_PAUSE_SECONDS * 1000)) write -- reply-7.0-client-pause-ok.txt
+reply 127.0.0.1 6379 client unpause -- reply-7.0-client-unpause-ok.txt
+reply "$R1" 30052 info replication -- "$(replica_at 52)"
+reply "$R2" 30053 info replication -- "$(replica_at 52)"
+printf '%s\n6379\n' "$R1" > new-master.txt
+printf '%s\n6379\n' "$(pod 0)" > old-master.txt
+reply "$R1" 26379 sentinel failover mymaster -- sentinel-failover-7.0-ok.txt
+reply "$R1" 26379 sentinel get-master-addr-by-name mymaster -- "$WORK/old-master.txt" "$WORK/new-master.txt""#;
+
+fn sentinel_prestop(sh: &Sh, body: &str) -> Run {
+    sh.run_env(
+        "prestop.sh",
+        &format!(
+            "{HANDOVER_SETUP}\n{SENTINEL_HANDOVER}\n{body}\nmain; echo \"rc=$?\"\n\
+             grep -n -E 'client|failover mymaster|info replication' \"$STUBS/calls\" | \
+             sed -e 's/redis-cli //' -e 's/\\.redis-sentinel-headless[^ ]*//'"
+        ),
+        &[("POD_NAME", "redis-sentinel-0")],
+    )
+}
+
+/// The calls of a Sentinel preStop run, numbered, shortened to `N:HOST PORT COMMAND`.
+fn calls_of(run: &Run) -> Vec<String> {
+    let mut lines = run.out().lines();
+    assert_eq!(lines.next(), Some("rc=0"), "{}", run.context());
+    lines.map(str::to_string).collect()
+}
+
+fn position(calls: &[String], what: &str) -> Option<usize> {
+    calls.iter().position(|c| c.contains(what))
+}
+
+/// Writes are paused first; then every replica is asked for its offset; then the failover;
+/// and on success the pause stays.
+#[test]
+fn sentinel_prestop_pauses_writes_before_the_failover() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let run = sentinel_prestop(&sh, "");
+    let calls = calls_of(&run);
+    let pause = position(&calls, "client pause").expect("a pause");
+    let failover = position(&calls, "sentinel failover").expect("a failover");
+    let r1 = position(&calls, "redis-sentinel-1 30052 info replication").expect("pod 1 asked");
+    let r2 = position(&calls, "redis-sentinel-2 30053 info replication").expect("pod 2 asked");
+    assert!(
+        pause < r1 && pause < r2 && r1 < failover && r2 < failover,
+        "{calls:#?}"
+    );
+    assert!(
+        calls[pause].ends_with(&format!("client pause {} write", 60 * 1000)),
+        "{calls:#?}"
+    );
+    assert_eq!(position(&calls, "unpause"), None, "{}", run.context());
+    assert!(run.stderr.contains("failover done"), "{}", run.context());
+    assert!(
+        run.stderr.contains("writes stay paused"),
+        "{}",
+        run.context()
+    );
+}
+
+/// A replica behind the paused master's offset, one that is not online, or one that does not
+/// answer cleanly: no failover is asked for, and the pause ends. A replica that catches up
+/// within the budget is waited for.
+#[test]
+fn sentinel_prestop_asks_for_no_failover_until_every_replica_caught_up() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let mut cases = vec![
+        (
+            "reply \"$R2\" 30053 info replication -- \"$(replica_at 40)\"".to_string(),
+            "is at offset 40, this master at 52",
+        ),
+        (
+            "sed '/^slave1:/s/state=online/state=send_bulk/' \
+             \"$FIXTURES/info-replication-7.0-master-two-named-replicas.txt\" > listed.txt
+             reply 127.0.0.1 6379 info replication -- \"$WORK/listed.txt\""
+                .to_string(),
+            "is send_bulk",
+        ),
+        (
+            "reply \"$R2\" 30053 info replication -- info-replication-7.0-replica-down.txt"
+                .to_string(),
+            "its link to the master is down",
+        ),
+    ];
+    for bad in UNCLEAN {
+        cases.push((
+            format!("reply \"$R2\" 30053 info replication -- {bad}"),
+            "answered",
+        ));
+    }
+    for (setup, why) in cases {
+        let run = sentinel_prestop(&sh, &format!("{setup}\nCATCH_UP_SECONDS=1"));
+        let calls = calls_of(&run);
+        assert_eq!(
+            position(&calls, "sentinel failover"),
+            None,
+            "{setup}\n{calls:#?}"
+        );
+        let pause = position(&calls, "client pause").expect("a pause");
+        let unpause = position(&calls, "client unpause").expect("an unpause");
+        assert!(pause < unpause, "{calls:#?}");
+        assert!(run.stderr.contains("did not catch up"), "{}", run.context());
+        assert!(run.stderr.contains(why), "{setup}\n{}", run.context());
+    }
+    // Behind twice, then caught up: the failover follows.
+    let run = sentinel_prestop(
+        &sh,
+        "reply \"$R2\" 30053 info replication -- \"$(replica_at 40)\" \"$(replica_at 40)\" \"$(replica_at 52)\"",
+    );
+    let calls = calls_of(&run);
+    assert!(
+        position(&calls, "sentinel failover").is_some(),
+        "{}",
+        run.context()
+    );
+    assert_eq!(position(&calls, "unpause"), None, "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("every replica is at this master's offset 52"),
+        "{}",
+        run.context()
+    );
+}
+
+/// No Sentinel accepts the failover, or it does not finish within the budget: the pause ends.
+#[test]
+fn sentinel_prestop_unpauses_when_the_failover_does_not_happen() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    for (setup, why) in [
+        (
+            "for i in 1 2; do reply \"$(pod $i)\" 26379 sentinel failover mymaster -- sentinel-failover-7.0-in-progress.txt; done",
+            "no Sentinel accepted a failover",
+        ),
+        (
+            "reply \"$R1\" 26379 sentinel failover mymaster -- -no-answer-",
+            "no Sentinel accepted a failover",
+        ),
+        (
+            "reply \"$R1\" 26379 sentinel get-master-addr-by-name mymaster -- \"$WORK/old-master.txt\"
+             PRESTOP_WAIT_SECONDS=1",
+            "the failover did not finish within 1s",
+        ),
+    ] {
+        let run = sentinel_prestop(&sh, setup);
+        let calls = calls_of(&run);
+        let pause = position(&calls, "client pause").expect("a pause");
+        let unpause = position(&calls, "client unpause").expect("an unpause");
+        assert!(pause < unpause, "{calls:#?}");
+        assert!(run.stderr.contains(why), "{setup}\n{}", run.context());
+        assert!(run.stderr.contains("writes unpaused"), "{}", run.context());
+    }
+}
+
+/// The hand-over budgets are `NAME_SECONDS=` lines, as every other wait budget.
+#[test]
+fn prestop_budgets_are_named_at_the_top() {
+    for (profile, names) in [
+        (
+            CLUSTER,
+            &["PRESTOP_WAIT_SECONDS", "MANUAL_FAILOVER_SECONDS"][..],
+        ),
+        (
+            SENTINEL,
+            &[
+                "PRESTOP_WAIT_SECONDS",
+                "CATCH_UP_SECONDS",
+                "WRITE_PAUSE_SECONDS",
+            ][..],
+        ),
+    ] {
+        let Some(sh) = Sh::new(profile) else { return };
+        let text = sh.text("prestop.sh");
+        let top: Vec<&str> = text.lines().take_while(|l| !l.contains("() ")).collect();
+        for name in names {
+            assert!(
+                top.iter().any(|l| l
+                    .strip_prefix(&format!("{name}="))
+                    .is_some_and(|v| v.parse::<u32>().is_ok())),
+                "{profile}: {name}"
+            );
+        }
     }
 }

@@ -31,6 +31,25 @@ const REDIS_UP_WAIT_SECONDS: u32 = 60;
 /// How long a rejoining pod retries `CLUSTER REPLICATE` while the cluster learns of it.
 const REPLICATE_WAIT_SECONDS: u32 = 30;
 
+/// What a preStop hand-over leaves of the grace period for Redis's own shutdown (the save, and
+/// with replicas Redis's `shutdown-timeout`, 10 s by default).
+const SHUTDOWN_MARGIN_SECONDS: u32 = 10;
+/// The shortest preStop budget, whatever the grace period.
+const MIN_PRESTOP_WAIT_SECONDS: u32 = 5;
+/// How long a cluster preStop waits for one replica's `CLUSTER FAILOVER` to take over: Redis
+/// aborts a manual failover after 5 s (CLUSTER_MF_TIMEOUT), plus a second to see the outcome.
+const MANUAL_FAILOVER_SECONDS: u32 = 6;
+/// How long a Sentinel-mode preStop, with writes paused, waits at most for every replica to
+/// reach the master's offset: replicas linked to it are normally milliseconds behind.
+const CATCH_UP_SECONDS: u32 = 10;
+
+/// The budget of a preStop hand-over: the grace period less the margin for Redis's shutdown.
+fn prestop_wait_seconds(grace_seconds: u32) -> u32 {
+    grace_seconds
+        .saturating_sub(SHUTDOWN_MARGIN_SECONDS)
+        .max(MIN_PRESTOP_WAIT_SECONDS)
+}
+
 /// How long a starting Redis asks the Sentinels before the first pod may start as master.
 const SENTINEL_ASK_SECONDS: u32 = 30;
 /// How long a Sentinel waits for the names in its config to resolve.
@@ -55,6 +74,10 @@ pub(crate) struct ClusterTiming {
     pub(crate) stale_claim_seconds: u32,
     pub(crate) redis_up_wait_seconds: u32,
     pub(crate) replicate_wait_seconds: u32,
+    /// The preStop hand-over's whole budget, from the grace period.
+    pub(crate) prestop_wait_seconds: u32,
+    /// The preStop's wait for one replica's manual failover.
+    pub(crate) manual_failover_seconds: u32,
 }
 
 impl ClusterTiming {
@@ -67,7 +90,7 @@ impl ClusterTiming {
         )
     }
 
-    pub(crate) fn new(node_timeout_ms: u32) -> Self {
+    pub(crate) fn new(node_timeout_ms: u32, grace_seconds: u32) -> Self {
         ClusterTiming {
             ping_budget_seconds: PING_BUDGET_SECONDS,
             health_budget_seconds: HEALTH_BUDGET_SECONDS,
@@ -86,6 +109,8 @@ impl ClusterTiming {
             stale_claim_seconds: CREATE_BUDGET_SECONDS + STALE_CLAIM_MARGIN_SECONDS,
             redis_up_wait_seconds: REDIS_UP_WAIT_SECONDS,
             replicate_wait_seconds: REPLICATE_WAIT_SECONDS,
+            prestop_wait_seconds: prestop_wait_seconds(grace_seconds),
+            manual_failover_seconds: MANUAL_FAILOVER_SECONDS,
             // The cluster marks a silent master failed after node-timeout, then a replica wins
             // an election: three node-timeouts and a margin.
             empty_master_wait_seconds: (node_timeout_ms / 1000) * 3 + 30,
@@ -101,6 +126,13 @@ pub(crate) struct SentinelTiming {
     pub(crate) new_sentinel_ask_seconds: u32,
     pub(crate) failover_outcome_seconds: u32,
     pub(crate) prestop_wait_seconds: u32,
+    /// How long the preStop, with writes paused, waits for every replica to catch up: at most
+    /// half its budget, so the failover keeps the other half.
+    pub(crate) catch_up_seconds: u32,
+    /// How long the preStop pauses writes (`CLIENT PAUSE ... WRITE`): its whole budget and the
+    /// shutdown margin, so the pause outlasts the failover; the shutdown that follows the hook
+    /// ends it by closing the paused connections.
+    pub(crate) write_pause_seconds: u32,
 }
 
 impl SentinelTiming {
@@ -121,7 +153,9 @@ impl SentinelTiming {
             // A failover of this master: Sentinel needs down-after to notice, then the failover.
             failover_outcome_seconds: (down_after_ms + failover_timeout_ms) / 1000,
             // Leave the container time to shut down after the failover.
-            prestop_wait_seconds: grace_seconds.saturating_sub(10).max(5),
+            prestop_wait_seconds: prestop_wait_seconds(grace_seconds),
+            catch_up_seconds: CATCH_UP_SECONDS.min(prestop_wait_seconds(grace_seconds) / 2),
+            write_pause_seconds: prestop_wait_seconds(grace_seconds) + SHUTDOWN_MARGIN_SECONDS,
         }
     }
 }
@@ -132,14 +166,25 @@ mod tests {
 
     #[test]
     fn derived_budgets() {
-        let c = ClusterTiming::new(5000);
+        let c = ClusterTiming::new(5000, 60);
         assert_eq!(c.empty_master_wait_seconds, 45);
+        assert_eq!((c.prestop_wait_seconds, c.manual_failover_seconds), (50, 6));
+        assert_eq!(ClusterTiming::new(5000, 10).prestop_wait_seconds, 5);
         assert!(c.job_deadline_seconds > c.ping_budget_seconds + c.health_budget_seconds);
         let s = SentinelTiming::new(5000, 60000, 60);
         assert_eq!(
             (s.failover_outcome_seconds, s.prestop_wait_seconds),
             (65, 50)
         );
-        assert_eq!(SentinelTiming::new(5000, 60000, 10).prestop_wait_seconds, 5);
+        assert_eq!((s.catch_up_seconds, s.write_pause_seconds), (10, 60));
+        let short = SentinelTiming::new(5000, 60000, 10);
+        assert_eq!(
+            (
+                short.prestop_wait_seconds,
+                short.catch_up_seconds,
+                short.write_pause_seconds
+            ),
+            (5, 2, 15)
+        );
     }
 }

@@ -123,7 +123,9 @@ pub(super) fn resolve(p: &Profile, out: &mut Vec<Finding>) -> Option<Topology> {
         );
     }
     match (p.mode, &p.cluster, &p.sentinel) {
-        (Mode::Cluster, Some(c), _) => c.resolve(p.storage.kind, out).map(Topology::Cluster),
+        (Mode::Cluster, Some(c), _) => c
+            .resolve(p.storage.kind, p.pod.termination_grace_period_seconds, out)
+            .map(Topology::Cluster),
         (Mode::Sentinel, _, Some(s)) => s
             .resolve(p.port, p.pod.termination_grace_period_seconds, out)
             .map(Topology::Sentinel),
@@ -148,7 +150,12 @@ pub(super) fn resolve(p: &Profile, out: &mut Vec<Finding>) -> Option<Topology> {
 }
 
 impl ClusterProfile {
-    fn resolve(&self, storage: StorageKind, out: &mut Vec<Finding>) -> Option<ClusterTopology> {
+    fn resolve(
+        &self,
+        storage: StorageKind,
+        grace_seconds: u32,
+        out: &mut Vec<Finding>,
+    ) -> Option<ClusterTopology> {
         let before = out.len();
         if self.masters < 3 {
             out.push(
@@ -202,7 +209,7 @@ impl ClusterProfile {
             masters: self.masters,
             replicas_per_master: self.replicas_per_master,
             node_timeout_ms: self.node_timeout_ms,
-            timing: ClusterTiming::new(self.node_timeout_ms),
+            timing: ClusterTiming::new(self.node_timeout_ms, grace_seconds),
         })
     }
 }

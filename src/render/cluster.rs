@@ -1,5 +1,6 @@
-//! Redis Cluster mode: the cluster bus port, the ConfigMap of a cluster, and the bootstrap Job
-//! (with its deny-all NetworkPolicy) that forms the cluster from empty nodes.
+//! Redis Cluster mode: the cluster bus port, the ConfigMap of a cluster, the preStop hand-over
+//! of a master, and the bootstrap Job (with its deny-all NetworkPolicy) that forms the cluster
+//! from empty nodes.
 //!
 //! The Job's name carries a hash of its own spec and script, so a re-apply after any change
 //! (topology, image, script) creates a new Job instead of failing on the immutable pod
@@ -45,8 +46,10 @@ impl Mode for ClusterMode<'_> {
         ]
     }
 
+    /// A master hands its slots over to its most up-to-date replica (`CLUSTER FAILOVER`)
+    /// before it stops.
     fn redis_lifecycle(&self) -> Option<Lifecycle> {
-        None
+        Some(pod::pre_stop(Script::ClusterPreStop))
     }
 
     fn sidecars(&self, _: &Model) -> Vec<Container> {

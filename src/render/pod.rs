@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapVolumeSource, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, KeyToPath, LocalObjectReference, ObjectFieldSelector, PodSecurityContext, PodSpec,
-    Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext, Toleration,
-    Volume, VolumeMount,
+    ExecAction, KeyToPath, Lifecycle, LifecycleHandler, LocalObjectReference, ObjectFieldSelector,
+    PodSecurityContext, PodSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource,
+    SecurityContext, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -212,5 +212,18 @@ pub(super) fn probe(script: Script, mode: ProbeMode, period: i32, failures: i32)
         timeout_seconds: Some(5),
         failure_threshold: Some(failures),
         ..Probe::default()
+    }
+}
+
+/// Lifecycle hooks that run `script` before the container stops (a master's hand-over).
+pub(super) fn pre_stop(script: Script) -> Lifecycle {
+    Lifecycle {
+        pre_stop: Some(LifecycleHandler {
+            exec: Some(ExecAction {
+                command: Some(script.command()),
+            }),
+            ..LifecycleHandler::default()
+        }),
+        ..Lifecycle::default()
     }
 }

@@ -2,9 +2,7 @@
 //! preStop hand-over of a master.
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, ExecAction, Lifecycle, LifecycleHandler, ServicePort,
-};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, ContainerPort, Lifecycle, ServicePort};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use super::mode::Mode;
@@ -38,15 +36,7 @@ impl Mode for SentinelMode<'_> {
 
     /// A master hands over to a replica before it stops.
     fn redis_lifecycle(&self) -> Option<Lifecycle> {
-        Some(Lifecycle {
-            pre_stop: Some(LifecycleHandler {
-                exec: Some(ExecAction {
-                    command: Some(Script::SentinelPreStop.command()),
-                }),
-                ..LifecycleHandler::default()
-            }),
-            ..Lifecycle::default()
-        })
+        Some(pod::pre_stop(Script::SentinelPreStop))
     }
 
     /// The Sentinel: its config lives on the data volume (Sentinel rewrites it).

@@ -14,6 +14,8 @@ pub(crate) enum Script {
     ClusterProbe,
     /// Cluster mode: the bootstrap Job's command.
     ClusterBootstrap,
+    /// Cluster mode: the Redis container's preStop hand-over (`CLUSTER FAILOVER`).
+    ClusterPreStop,
     /// Sentinel mode: redis.conf.
     SentinelRedisConf,
     /// Sentinel mode: the Redis container's command.
@@ -27,11 +29,12 @@ pub(crate) enum Script {
 }
 
 impl Script {
-    pub(crate) const CLUSTER: [Script; 4] = [
+    pub(crate) const CLUSTER: [Script; 5] = [
         Script::ClusterRedisConf,
         Script::ClusterStart,
         Script::ClusterProbe,
         Script::ClusterBootstrap,
+        Script::ClusterPreStop,
     ];
     pub(crate) const SENTINEL: [Script; 5] = [
         Script::SentinelRedisConf,
@@ -49,7 +52,7 @@ impl Script {
             Script::ClusterProbe | Script::SentinelProbe => "probe.sh",
             Script::ClusterBootstrap => "bootstrap.sh",
             Script::SentinelStart => "sentinel.sh",
-            Script::SentinelPreStop => "prestop.sh",
+            Script::ClusterPreStop | Script::SentinelPreStop => "prestop.sh",
         }
     }
 
@@ -60,6 +63,7 @@ impl Script {
             Script::ClusterStart => "cluster/start.sh.j2",
             Script::ClusterProbe => "cluster/probe.sh.j2",
             Script::ClusterBootstrap => "cluster/bootstrap.sh.j2",
+            Script::ClusterPreStop => "cluster/prestop.sh.j2",
             Script::SentinelRedisConf => "sentinel/redis.conf.j2",
             Script::SentinelRedisStart => "sentinel/redis-start.sh.j2",
             Script::SentinelStart => "sentinel/sentinel-start.sh.j2",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sys
+import threading
 import time
 
 import pytest
@@ -34,6 +35,9 @@ STABLE = 6.0
 LOAD_MB = 150
 SYNC_TIMEOUT = 45
 QUICK_STABLE = 2.0
+# Step 4, the graceful delete: the master's preStop (CLUSTER FAILOVER on its replica) makes the
+# replica master within this (without it: node-timeout, 5 s in every profile, and an election).
+HANDOVER_SECONDS = 2.5
 
 
 class ScenarioFailure(AssertionError):
@@ -193,6 +197,51 @@ class Deployment:
         if healed.roles.get(victim) != "slave":
             raise ScenarioFailure("4", f"{victim} rejoined as {healed.roles.get(victim)}, "
                                        f"not as a replica")
+        self._graceful_handover("4")
+
+    def _graceful_handover(self, step: str) -> None:
+        """A graceful delete of slot 0's master (as a rolling update or a drain does) runs its
+        preStop: CLUSTER FAILOVER on its replica with the highest offset, which must be master
+        within HANDOVER_SECONDS of the delete. No acknowledged key is lost, and the pod,
+        recreated, rejoins as a replica."""
+        health = self._client().health()
+        master = health.owner_pod(0)
+        if master is None or not health.ok:
+            raise ScenarioFailure(step, f"no healthy owner of slot 0 to delete: {health}")
+        master_id = health.ids[master]
+        replicas = {r: self.cluster.pod(r, self.namespace) for r in health.replicas_of(master)}
+        pod = self.cluster.pod(master, self.namespace)
+        t0 = time.monotonic()
+        deleting = threading.Thread(target=self.cluster.delete_pod, args=(pod,), daemon=True)
+        deleting.start()
+        promoted, secs = None, None
+        while promoted is None and time.monotonic() - t0 < HANDOVER_SECONDS + 15:
+            for name, p in replicas.items():
+                if self._replication(p).get("role") == "master":
+                    promoted, secs = name, round(time.monotonic() - t0, 2)
+            time.sleep(0.05)
+        deleting.join(timeout=120)
+        self.figures.record("graceful_delete_seconds", round(time.monotonic() - t0, 1))
+        self.figures.record("handover_seconds", secs)
+        if promoted is None or secs > HANDOVER_SECONDS:
+            raise ScenarioFailure(step, f"a graceful delete of {master}: no replica of it "
+                                        f"({sorted(replicas)}) was master within "
+                                        f"{HANDOVER_SECONDS}s (promoted: {promoted} after "
+                                        f"{secs}s)\n{self.cluster.logs_report(lines=30)[-6000:]}")
+        _, degraded = self._wait_healthy(step, t0, REJOIN_TIMEOUT, QUICK_STABLE,
+                                         down={master: master_id},
+                                         what=f"handed over from {master}")
+        if degraded.owner_pod(0) != promoted:
+            raise ScenarioFailure(step, f"slot 0 is on {degraded.owner_pod(0)}, not on "
+                                        f"{promoted}")
+        self._check_keys(step)
+        t1 = time.monotonic()
+        self.cluster.recreate_pod(master, self.namespace)
+        _, healed = self._wait_healthy(step, t1, REJOIN_TIMEOUT, QUICK_STABLE,
+                                       what=f"healthy with {master} back")
+        if healed.roles.get(master) != "slave":
+            raise ScenarioFailure(step, f"{master} came back as {healed.roles.get(master)} "
+                                        f"after its hand-over, not as a replica")
 
     def container_crash(self) -> None:
         """4b. SIGKILL the Redis container of slot 0's master, as the OOM killer does: the

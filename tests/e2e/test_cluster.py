@@ -3,7 +3,9 @@
   2. 1000 keys written through a cluster-aware client, each acknowledged by WAIT 1;
   3. the bootstrap Job again: exit 0, node IDs and slot map unchanged;
   4. SIGKILL the master of slot 0: its replica takes over, no acknowledged key lost, the
-     recreated pod (new IP, same data) rejoins as a replica;
+     recreated pod (new IP, same data) rejoins as a replica; then a graceful delete of slot
+     0's master: its preStop (CLUSTER FAILOVER) makes its replica master within
+     HANDOVER_SECONDS, no key lost, the recreated pod rejoins as a replica;
  4b. SIGKILL of the Redis container of slot 0's master, restarted in place (same volumes):
      healthy again, no acknowledged key lost (an empty master must not wipe its replicas);
   5. every pod killed and recreated with new IPs, no Job: healthy within 60 s, keys intact

@@ -5,7 +5,9 @@ deployment per profile:
   2. 1000 keys written to the master, each acknowledged by WAIT 1;
   3. SIGKILL the master: the surviving Sentinels agree on a new master within down-after plus
      failover time, no acknowledged key is lost, and the old master, recreated (new IP, same
-     data), comes back as a replica without ever being a master in between;
+     data), comes back as a replica without ever being a master in between; then a graceful
+     delete of the master: its preStop (writes paused, replicas caught up, SENTINEL FAILOVER)
+     has the Sentinels name another master within HANDOVER_SECONDS, no key lost, rejoin;
   4. every pod killed and recreated with new IPs: exactly one master, healthy again, and with
      persistent storage no acknowledged key lost (a cache without persistence starts empty:
      the keys lost are reported, not asserted);
@@ -28,6 +30,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 
@@ -49,6 +52,9 @@ FULL_RESTART_TIMEOUT = 90
 SLOW_SENTINEL_MARGIN = 15
 SLOW_SENTINEL_TIMEOUT = 240
 STABLE = 3.0
+# Step 3, the graceful delete of the master: the Sentinels name another master within this
+# (without the preStop hand-over: down-after, 8 s in the bundled profile, and an election).
+HANDOVER_SECONDS = 4.0
 
 
 @dataclasses.dataclass
@@ -255,7 +261,60 @@ def test_3_failover_after_sigkill_of_the_master(dep):
         dep.figures.record("old_master_rejoin_seconds", round(time.monotonic() - rejoin_start
                                                               - STABLE, 1))
         assert master == new, f"the master moved to {master} when {old} came back"
+        graceful_handover(dep, master)
     run_step(dep, "3", run)
+
+
+def _sentinel_master(dep, pod: str) -> str | None:
+    """The master host the Sentinel of POD names, or None when it does not answer cleanly."""
+    try:
+        r = dep.cluster.pod(pod, dep.s.namespace).exec(
+            ["redis-cli", "--no-auth-warning", "-p", str(dep.s.sentinel_port), "sentinel",
+             "get-master-addr-by-name", dep.s.master_set], timeout=5, container="sentinel",
+            env={"REDISCLI_AUTH": dep.s.password})
+    except HarnessError:
+        return None
+    lines = r.stdout.split()
+    return lines[0] if r.ok and len(lines) == 2 else None
+
+
+def graceful_handover(dep, master: str) -> None:
+    """Step 3, last part: a graceful delete of the master (as a rolling update or a drain
+    does) runs its preStop: writes paused, the replicas caught up, SENTINEL FAILOVER. The
+    Sentinels of the other pods name another master within HANDOVER_SECONDS of the delete
+    (without the hook: down-after, then an election), which requires the failover to finish
+    while the old master's writes, the Sentinels' hello PUBLISH included, are paused. No
+    acknowledged key is lost, every Sentinel still sees every other one, and the pod,
+    recreated, rejoins as a replica."""
+    survivors = [p for p in dep.names if p != master]
+    pod = dep.cluster.pod(master, dep.s.namespace)
+    start = time.monotonic()
+    deleting = threading.Thread(target=dep.cluster.delete_pod, args=(pod,), daemon=True)
+    deleting.start()
+    named, secs = None, None
+    while named is None and time.monotonic() - start < HANDOVER_SECONDS + 30:
+        for p in survivors:
+            host = _sentinel_master(dep, p)
+            if host and host != dep.host(master):
+                named, secs = host, round(time.monotonic() - start, 2)
+                break
+        time.sleep(0.05)
+    deleting.join(timeout=120)
+    dep.figures.record("graceful_delete_seconds", round(time.monotonic() - start, 1))
+    dep.figures.record("handover_seconds", secs)
+    assert named is not None and secs <= HANDOVER_SECONDS, (
+        f"a graceful delete of {master}: no Sentinel named another master within "
+        f"{HANDOVER_SECONDS}s (got {named} after {secs}s)\n"
+        f"{dep.cluster.logs_report(lines=30)[-6000:]}")
+    _, new = dep.wait_healthy(survivors, 60, "handed over")
+    assert dep.host(new) == named, f"the Sentinels named {named}, the master is {new}"
+    lost = dep.read_lost(new)
+    dep.figures.record("keys_lost_after_handover", lost)
+    assert lost == 0
+    dep.cluster.recreate_pod(master, dep.s.namespace)
+    _, now = dep.wait_healthy(dep.names, REJOIN_TIMEOUT, "rejoined after the hand-over",
+                              watch_not_master=master)
+    assert now == new, f"the master moved to {now} when {master} came back"
 
 
 def test_3b_crash_of_the_masters_redis_container(dep):

@@ -2,10 +2,12 @@
 # Regenerates the real-Redis fixtures of tests/shell/fixtures/ (the ones not marked
 # "hand-written" in fixtures/README.md) from the local redis-server, redis-sentinel and
 # redis-cli. Not run by `cargo test`: the fixtures are committed, so the unit tests need no
-# Redis. Needs no root; listens on 127.0.0.1 ports 30001-30030 only, and stops every process it
+# Redis. Needs no root; listens on 127.0.0.1 ports 30001-30053 only, and stops every process it
 # started, by PID, on exit.
 #
 #   sh tests/shell/gen-fixtures.sh            (writes into tests/shell/fixtures/)
+#   sh tests/shell/gen-fixtures.sh handover   (only the hand-over fixtures, ports 30041-30053:
+#                                              they hold no node ID another fixture refers to)
 #
 # Every reply is stored exactly as `redis-cli ... 2>/dev/null` prints it, \r included: that is
 # what the scripts' node_cli reads before it strips the \r.
@@ -260,8 +262,57 @@ sentinel_fixtures() {
   say "wrote sentinel-conf-7.0.conf"
 }
 
+# ---- Hand-overs: both modes' preStop ----------------------------------------------------
+role_is() { [ "$(cli "$1" info replication | tr -d '\r' | sed -n 's/^role://p')" = "$2" ]; }
+online_replicas() { [ "$(cli "$1" info replication | tr -d '\r' | grep -c '^slave[0-9]*:.*state=online')" = "$2" ]; }
+sentinel_pod_host() { printf 'redis-sentinel-%s.redis-sentinel-headless.redis.svc.cluster.local' "$1"; }
+
+handover_fixtures() {
+  # A cluster of 3 masters x 2 replicas: --cluster create makes the first three masters.
+  for i in 1 2 3 4 5 6 7 8 9; do start_node $((30040 + i)) $((i - 1)); done
+  REDISCLI_AUTH=$PASSWORD redis-cli --no-auth-warning --cluster create \
+    127.0.0.1:30041 127.0.0.1:30042 127.0.0.1:30043 127.0.0.1:30044 127.0.0.1:30045 \
+    127.0.0.1:30046 127.0.0.1:30047 127.0.0.1:30048 127.0.0.1:30049 \
+    --cluster-replicas 2 --cluster-yes > "$WORK/create-handover.log" 2>&1
+  for p in 30041 30042 30043 30044 30045 30046 30047 30048 30049; do wait_until cluster_ok "$p"; done
+  # Writes, so offsets are not 0.
+  i=0
+  while [ "$i" -lt 100 ]; do
+    REDISCLI_AUTH=$PASSWORD redis-cli --no-auth-warning -c -p 30041 set "key:$i" "$i" > /dev/null
+    i=$((i + 1))
+  done
+  wait_until online_replicas 30041 2
+  sleep 1.5  # a REPLCONF ACK from each replica: their offsets in the slaveN lines
+  capture info-replication-7.0-master-two-replicas.txt cli 30041 info replication
+  replica=$(tr -d '\r' < "$OUT/info-replication-7.0-master-two-replicas.txt" | sed -n 's/^slave0:.*port=\([0-9]*\),.*/\1/p')
+  # CLUSTER FAILOVER sent to a master is refused; sent to a replica, it hands over.
+  capture reply-7.0-cluster-failover-to-master.txt cli 30041 cluster failover
+  capture reply-7.0-cluster-failover-ok.txt cli "$replica" cluster failover
+  wait_until role_is 30041 slave
+  wait_until role_is "$replica" master
+  capture info-replication-7.0-demoted.txt cli 30041 info replication
+  capture reply-7.0-client-pause-ok.txt cli "$replica" client pause 1000 write
+  capture reply-7.0-client-unpause-ok.txt cli "$replica" client unpause
+
+  # A plain master whose two replicas announce the Sentinel profile's pod names, as in
+  # Sentinel mode (replica-announce-ip).
+  start_plain 30051 'save ""'
+  start_plain 30052 'save ""' "replica-announce-ip $(sentinel_pod_host 1)" 'replicaof 127.0.0.1 30051'
+  start_plain 30053 'save ""' "replica-announce-ip $(sentinel_pod_host 2)" 'replicaof 127.0.0.1 30051'
+  cli 30051 set key 1 > /dev/null
+  wait_until online_replicas 30051 2
+  sleep 1.5
+  capture info-replication-7.0-master-two-named-replicas.txt cli 30051 info replication
+}
+
 mkdir -p "$OUT"
-cluster_fixtures
-replication_fixtures
-sentinel_fixtures
+case "${1:-all}" in
+  handover) handover_fixtures ;;
+  all)
+    cluster_fixtures
+    replication_fixtures
+    sentinel_fixtures
+    handover_fixtures ;;
+  *) say "usage: $0 [handover]"; exit 2 ;;
+esac
 say "done"
