@@ -80,7 +80,10 @@ def _schema_default(binary: pathlib.Path, section: str, key: str):
     return definition["properties"][key].get("default")
 
 
-def render_profile(binary: pathlib.Path, profile: pathlib.Path, out: pathlib.Path) -> Rendered:
+def render_profile(binary: pathlib.Path, profile: pathlib.Path, out: pathlib.Path,
+                   password: str | None = None) -> Rendered:
+    """PASSWORD: the one a user keeps across renders (password-env, existing-secret); a new
+    random one when None."""
     spec = tomllib.loads(profile.read_text())
     auth = spec.get("auth") or {}
     env = dict(os.environ)
@@ -89,7 +92,7 @@ def render_profile(binary: pathlib.Path, profile: pathlib.Path, out: pathlib.Pat
     if "password" in auth:
         password = auth["password"]
     else:
-        password = secrets.token_urlsafe(18)
+        password = password or secrets.token_urlsafe(18)
         if "password-env" in auth:
             env[auth["password-env"]] = password
         elif "existing-secret" in auth:
@@ -121,6 +124,59 @@ def render_profile(binary: pathlib.Path, profile: pathlib.Path, out: pathlib.Pat
         persistent=bool(sts["spec"].get("volumeClaimTemplates")),
         extra_objects=extra,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Changed copies of a profile (day 2): edit the parsed TOML, write it back under the same file
+# name in another folder (the stem names the deployment), render that.
+
+
+def changed_profile(profile: pathlib.Path, edit, folder: pathlib.Path) -> pathlib.Path:
+    """FOLDER/<profile's name>: PROFILE parsed, changed in place by EDIT(dict), written back."""
+    spec = tomllib.loads(profile.read_text())
+    edit(spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / profile.name
+    out.write_text(toml_dumps(spec))
+    return out
+
+
+def toml_dumps(spec: dict) -> str:
+    """TOML for what profiles hold: tables, strings, numbers, booleans, arrays and inline
+    tables of those (comments are not kept)."""
+    lines: list[str] = []
+
+    def value(v) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v)  # a TOML basic string is JSON-compatible for these
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
+        raise TypeError(f"cannot write {v!r} as TOML")
+
+    def table(path: list[str], d: dict) -> None:
+        scalars = {k: v for k, v in d.items() if not isinstance(v, dict) or (path and _inline(v))}
+        tables = {k: v for k, v in d.items() if k not in scalars}
+        if path:
+            lines.append(f"\n[{'.'.join(json.dumps(p) for p in path)}]")
+        for k, v in scalars.items():
+            lines.append(f"{json.dumps(k)} = {value(v)}")
+        for k, v in tables.items():
+            table(path + [k], v)
+
+    table([], spec)
+    return "\n".join(lines) + "\n"
+
+
+def _inline(d: dict) -> bool:
+    """A table of scalars only, written inline (resources.requests, auth.existing-secret)."""
+    return bool(d) and all(not isinstance(v, dict) for v in d.values()) and len(d) <= 3 and \
+        all(isinstance(v, (str, int, float, bool)) for v in d.values())
 
 
 def user_secret(name: str, key: str, value: str, namespace: str) -> dict:

@@ -77,12 +77,14 @@ class Setup:
     persistent: bool
 
 
-def render_sentinel(binary: pathlib.Path, profile: pathlib.Path, out: pathlib.Path) -> Setup:
-    """`redkube render -o`, with what a user adds by hand: $REDIS_PASSWORD or the Secret."""
+def render_sentinel(binary: pathlib.Path, profile: pathlib.Path, out: pathlib.Path,
+                    password: str | None = None) -> Setup:
+    """`redkube render -o`, with what a user adds by hand: $REDIS_PASSWORD or the Secret.
+    PASSWORD: the one a user keeps across renders; a new random one when None."""
     spec = tomllib.loads(profile.read_text())
     auth, env, extra = spec.get("auth") or {}, dict(os.environ), []
     namespace = spec.get("namespace", "default")
-    password = auth.get("password") or secrets.token_urlsafe(18)
+    password = auth.get("password") or password or secrets.token_urlsafe(18)
     if "password-env" in auth:
         env[auth["password-env"]] = password
     elif "existing-secret" in auth:

@@ -12,7 +12,9 @@ PersistentVolumeClaim, Pod); nothing here knows any particular application. Per 
     container's uid/gid (security.py), env with `$(VAR)` expansion (env.py), and its command
     run as written (container.py);
   * exec/tcpSocket probes (startup, liveness, readiness; probes.py), preStop hooks and
-    termination grace.
+    termination grace;
+  * `kubectl apply` of a later render (rollout.py): the `..data` swap of ConfigMap/Secret
+    volumes, new Jobs at once, StatefulSet scaling and rolling updates with a timeline.
 What an image adds (WORKDIR, CMD, VOLUME, users, binaries at the image's paths) comes from a
 table the caller passes (`Settings(images=...)`, images.py); host commands the workloads need
 are checked with `missing_prerequisites(extra)` / `Runtime(required_tools=...)`.
@@ -24,6 +26,8 @@ Typical use:
     pods = cl.start_statefulset("app")    # pods of a StatefulSet, honouring podManagementPolicy
     result = cl.run_job("app-init-abc12")
     cl.kill_pod(pods[0]); cl.recreate_pod(pods[0].name)
+    rollout = cl.apply_update(load_documents(folder2))   # a later render (rollout.py)
+    rollout.wait(600); print(rollout.report())
     rt.close()                            # everything gone; logs stay under rt.dir/logs
 
 `python tests/e2e/emulator cleanup` (or `python -m emulator cleanup` from tests/e2e) removes
@@ -38,10 +42,12 @@ from .jobs import JobResult
 from .manifests import ManifestError, kustomize_build, load_documents
 from .pod import Pod
 from .process import ExecResult, wait_until
+from .rollout import ApplyError, PodUpdate, Rollout
 from .runtime import EMULATOR_TOOLS, Runtime, Settings, missing_prerequisites
 
 __all__ = [
-    "Cluster", "Container", "EMULATOR_TOOLS", "ExecResult", "HarnessError", "IMAGE_PATH",
-    "ImageDefaults", "JobResult", "ManifestError", "Pod", "Runtime", "Settings",
-    "kustomize_build", "load_documents", "missing_prerequisites", "wait_until",
+    "ApplyError", "Cluster", "Container", "EMULATOR_TOOLS", "ExecResult", "HarnessError",
+    "IMAGE_PATH", "ImageDefaults", "JobResult", "ManifestError", "Pod", "PodUpdate", "Rollout",
+    "Runtime", "Settings", "kustomize_build", "load_documents", "missing_prerequisites",
+    "wait_until",
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import pathlib
 import threading
 import time
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from . import dns, jobs
 from .errors import HarnessError
 from .manifests import ManifestError, ObjectStore, load_documents, selector_matches
 from .pod import Pod
 from .process import wait_until
+from .rollout import REVISION_LABEL, ApplyError, Rollout, refusal, revision
 from .volumes import bind_claim
 
 if TYPE_CHECKING:
@@ -38,6 +39,11 @@ class Cluster:
         self.events: list[str] = []
         self._dns_lock = threading.RLock()
         self._pod_seq = 0
+        # StatefulSet (ns, name) -> the template of its current revision while a partitioned
+        # rolling update keeps ordinals below the partition on it.
+        self._current_templates: dict[tuple[str, str], dict] = {}
+        self.rollouts: list[Rollout] = []
+        self.closed = False
 
     # -- objects ------------------------------------------------------------------------------
 
@@ -45,6 +51,60 @@ class Cluster:
         if isinstance(objects, (str, pathlib.Path)):
             objects = load_documents(objects)
         self.store.apply(objects)
+
+    def apply_update(self, objects: Iterable[dict] | str | pathlib.Path,
+                     role_of: Callable[[Pod], object] | None = None) -> Rollout:
+        """`kubectl apply` of a later render onto what runs (rollout.py): objects diffed by
+        kind, namespace and name, ConfigMap/Secret volumes updated in place, new Jobs started,
+        StatefulSets scaled and rolled, each in a thread. Returns the Rollout (call
+        `wait(timeout)`). ROLE_OF(pod) is asked just before each deletion, for the timeline.
+        Raises ApplyError naming what the API server would refuse, after applying the rest
+        (as kubectl does)."""
+        if isinstance(objects, (str, pathlib.Path)):
+            objects = load_documents(objects)
+        rollout = Rollout(self, role_of)
+        self.rollouts.append(rollout)
+        refusals, accepted = [], []
+        for obj in objects:
+            key, new = self.store.normalize(obj)
+            old = self.store.find_key(key)
+            if old is None:
+                accepted.append((key, None, new))
+                rollout.changes.append(f"{key} created")
+            elif old == new:
+                rollout.changes.append(f"{key} unchanged")
+            else:
+                why = refusal(key, old, new)
+                if why:
+                    refusals.append(why)
+                    rollout.changes.append(f"{key} REFUSED")
+                else:
+                    accepted.append((key, old, new))
+                    rollout.changes.append(f"{key} configured")
+        for key, _, new in accepted:
+            self.store.put(key, new)
+        self.event("apply: " + ", ".join(rollout.changes))
+        # The kubelet: projected ConfigMap/Secret volumes of running pods.
+        for key, old, _ in accepted:
+            if old is not None and key.kind in ("ConfigMap", "Secret"):
+                for pod in self.running_pods():
+                    if pod.namespace == key.namespace and pod.phase == "Running":
+                        for vol in pod.volumes.refresh(key.kind, key.name):
+                            self.event(f"pod {pod.name}: volume {vol} updated ({key})")
+        # The Job and StatefulSet controllers.
+        for key, old, new in accepted:
+            if key.kind == "Job" and old is None:
+                rollout.start_job(key.name, key.namespace)
+            elif key.kind == "StatefulSet":
+                _check_selector(new)
+                old_template = old["spec"]["template"] if old is not None else None
+                if old is None and not self.statefulset_pods(key.name, key.namespace):
+                    rollout.start_statefulset(key.namespace, key.name, None)
+                else:
+                    rollout.start_statefulset(key.namespace, key.name, old_template)
+        if refusals:
+            raise ApplyError(refusals, rollout)
+        return rollout
 
     def event(self, msg: str) -> None:
         line = f"{time.strftime('%H:%M:%S')} {msg}"
@@ -62,6 +122,8 @@ class Cluster:
     def _register(self, pod: Pod) -> None:
         key = (pod.namespace, pod.name)
         with self._dns_lock:
+            if self.closed:
+                raise HarnessError(f"cluster {self.name} is closed: no new pod {pod.name}")
             if key in self.pods:
                 raise HarnessError(f"pod {pod.namespace}/{pod.name} already exists")
             self.pods[key] = pod
@@ -74,11 +136,51 @@ class Cluster:
         except KeyError:
             raise HarnessError(f"no pod {ns}/{name}; running: {sorted(self.pods)}") from None
 
+    def running_pods(self) -> list[Pod]:
+        """A snapshot of the pods (controller threads add and remove pods meanwhile)."""
+        with self._dns_lock:
+            return list(self.pods.values())
+
     def statefulset_pods(self, name: str, namespace: str | None = None) -> list[Pod]:
         ns = namespace or self.settings.default_namespace
-        pods = [p for p in self.pods.values()
+        pods = [p for p in self.running_pods()
                 if p.namespace == ns and p.owner == ("StatefulSet", name)]
         return sorted(pods, key=lambda p: p.ordinal)
+
+    def statefulset_pod(self, name: str, ordinal: int,
+                        namespace: str | None = None) -> Pod | None:
+        return next((p for p in self.statefulset_pods(name, namespace)
+                     if p.ordinal == ordinal), None)
+
+    def start_statefulset_ordinals(self, sts: dict, ordinals: list[int]) -> list[Pod]:
+        """The controller creating pods of STS for ORDINALS (new IPs, their claims), all
+        started together; returns without waiting for Ready."""
+        pods = [self._statefulset_pod(sts, i) for i in ordinals]
+        for p in pods:
+            self._register(p)
+        self._start_together(pods)
+        return pods
+
+    def keep_current_template(self, namespace: str, name: str, template: dict | None) -> None:
+        """Record (or with None forget) the template of a StatefulSet's current revision:
+        during a partitioned RollingUpdate, ordinals below the partition are created from it.
+        An earlier record wins: the current revision is the one before the first change."""
+        key = (namespace, name)
+        if template is None:
+            self._current_templates.pop(key, None)
+        else:
+            self._current_templates.setdefault(key, template)
+
+    def _template_for(self, sts: dict, ordinal: int) -> dict:
+        spec = sts["spec"]
+        strategy = spec.get("updateStrategy") or {}
+        partition = int((strategy.get("rollingUpdate") or {}).get("partition", 0))
+        current = self._current_templates.get((sts["metadata"]["namespace"],
+                                               sts["metadata"]["name"]))
+        if (current is not None and strategy.get("type", "RollingUpdate") == "RollingUpdate"
+                and ordinal < partition):
+            return current
+        return spec["template"]
 
     def start_statefulset(self, name: str, namespace: str | None = None,
                           ready_timeout: float = 180) -> list[Pod]:
@@ -107,10 +209,11 @@ class Cluster:
     def _statefulset_pod(self, sts: dict, ordinal: int) -> Pod:
         meta, spec = sts["metadata"], sts["spec"]
         name = f"{meta['name']}-{ordinal}"
-        template = spec["template"]
+        template = self._template_for(sts, ordinal)
         labels = dict(template.get("metadata", {}).get("labels") or {})
         labels["statefulset.kubernetes.io/pod-name"] = name
         labels["apps.kubernetes.io/pod-index"] = str(ordinal)
+        labels[REVISION_LABEL] = revision(meta["name"], template)
         claims = {}
         for tmpl in spec.get("volumeClaimTemplates") or []:
             claim = f"{tmpl['metadata']['name']}-{name}"
@@ -241,7 +344,16 @@ class Cluster:
         return "\n".join(parts)
 
     def close(self) -> None:
-        for pod in list(self.pods.values()):
+        """Kill every pod; controllers still running (rollouts, Jobs) stop at their next
+        step, as no pod can be created any more."""
+        with self._dns_lock:
+            self.closed = True
+        for pod in self.running_pods():
+            self._unregister(pod)
+            pod.kill()
+        for r in self.rollouts:
+            r.stop(timeout=30)
+        for pod in self.running_pods():  # whatever a controller started meanwhile
             self._unregister(pod)
             pod.kill()
 

@@ -212,6 +212,20 @@ class Container:
                 *argv]
         return run_with_deadline(full, {**self.env, **(env or {})}, timeout, input)
 
+    def spawn(self, argv: list[str], env: dict[str, str] | None = None,
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE) -> subprocess.Popen:
+        """`kubectl exec -i` left running: ARGV in the container's namespaces, root, user and
+        env, with stdin a pipe. The caller owns the process (its own process group: kill it
+        with process.killpg); it dies with the pod."""
+        if not self.running:
+            raise HarnessError(f"{self.pod.name}/{self.name} is not running")
+        full = [shutil.which("nsenter") or "nsenter", f"--target={self.proc.pid}", "--net",
+                "--uts", "--mount", "--root", "--wd", "--", *self.security.setpriv_wrapper(),
+                *argv]
+        return subprocess.Popen(full, env={**self.env, **(env or {})}, stdin=subprocess.PIPE,
+                                stdout=stdout, stderr=stderr, text=True,
+                                start_new_session=True)
+
     def stop_gracefully(self, deadline: float) -> None:
         """preStop hook (exec), then SIGTERM to the first process; wait until DEADLINE."""
         if not self.running:

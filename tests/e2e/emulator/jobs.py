@@ -83,6 +83,8 @@ def _wait_job_pod(pod: Pod, deadline: float, backoff_limit: int) -> str:
     while time.monotonic() < deadline:
         if pod.phase in ("Succeeded", "Failed"):
             return pod.phase
+        if pod.deleted:  # the cluster is closing
+            return "deadline"
         if pod.restart_count() > backoff_limit:
             return "restarts"
         time.sleep(0.2)

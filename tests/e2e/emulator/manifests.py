@@ -128,21 +128,33 @@ class ObjectStore:
 
     def apply(self, objects: Iterable[dict]) -> None:
         for obj in objects:
-            obj = copy.deepcopy(obj)
-            kind = obj["kind"]
-            meta = obj.setdefault("metadata", {})
-            if not meta.get("name"):
-                raise ManifestError(f"a {kind} has no metadata.name")
-            if kind in CLUSTER_SCOPED:
-                ns = None
-            else:
-                ns = meta.setdefault("namespace", self.default_namespace)
-            key = Key(kind, ns, meta["name"])
-            if kind not in EMULATED_KINDS:
-                if kind not in IGNORED_KINDS:
-                    raise ManifestError(f"{key}: kind {kind} is not emulated")
-                self.ignored.append(key)
-            self._objects[key] = obj
+            key, obj = self.normalize(obj)
+            self.put(key, obj)
+
+    def normalize(self, obj: dict) -> tuple[Key, dict]:
+        """A copy of OBJ as the API server stores it (namespace defaulted), and its key.
+        Refuses kinds the emulator neither reads nor knowingly ignores."""
+        obj = copy.deepcopy(obj)
+        kind = obj["kind"]
+        meta = obj.setdefault("metadata", {})
+        if not meta.get("name"):
+            raise ManifestError(f"a {kind} has no metadata.name")
+        if kind in CLUSTER_SCOPED:
+            ns = None
+        else:
+            ns = meta.setdefault("namespace", self.default_namespace)
+        key = Key(kind, ns, meta["name"])
+        if kind not in EMULATED_KINDS and kind not in IGNORED_KINDS:
+            raise ManifestError(f"{key}: kind {kind} is not emulated")
+        return key, obj
+
+    def put(self, key: Key, obj: dict) -> None:
+        if key.kind not in EMULATED_KINDS and key not in self.ignored:
+            self.ignored.append(key)
+        self._objects[key] = obj
+
+    def find_key(self, key: Key) -> dict | None:
+        return self._objects.get(key)
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict:
         key = Key(kind, None if kind in CLUSTER_SCOPED else namespace, name)

@@ -163,6 +163,11 @@ class Pod:
         """`kubectl exec`: run ARGV in a container's namespaces, root dir, user and env."""
         return self.container(container).exec(argv, timeout, env, input)
 
+    def spawn(self, argv: list[str], container: str | None = None,
+              env: dict[str, str] | None = None, **streams):
+        """`kubectl exec -i` left running in a container (Container.spawn)."""
+        return self.container(container).spawn(argv, env, **streams)
+
     def write_hosts(self, content: str) -> None:
         path = self.dir / "etc-hosts"
         if path.exists():

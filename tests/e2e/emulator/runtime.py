@@ -49,6 +49,12 @@ class Settings:
     job_backoff_base: float = 2.0
     # Added to every probe's timeoutSeconds: nsenter + setpriv + a shell cost time on 2 cores.
     probe_timeout_slack: float = 2.0
+    # The StatefulSet controller's rolling update (rollout.py): the pause between a pod's end
+    # and its replacement's start (scheduling and image pull on a real cluster, so that a fast
+    # local restart cannot hide a missing hand-over), and how long it waits for a new pod to
+    # get Ready before it stops the rollout.
+    recreate_delay: float = 3.0
+    rollout_ready_timeout: float = 300.0
     # Image defaults by repository name (images.py); an unknown image adds nothing.
     images: Mapping[str, ImageDefaults] = dataclasses.field(default_factory=dict)
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from emulator import ImageDefaults, Runtime, netns, wait_until
+from emulator import HarnessError, ImageDefaults, Runtime, netns, wait_until
 from emulator.manifests import ManifestError, expand, kustomize_build, load_documents
 
 FIXTURE = pathlib.Path(__file__).resolve().parent / "fixtures" / "demo"
@@ -111,9 +111,9 @@ def test_security_context_and_read_only_root(demo):
 
 def test_volumes_modes_and_ownership(demo):
     p = demo.pod("demo-0")
-    assert sh(p, "stat -c %a:%u:%g /etc/demo-secret/pass") == "440:0:999"
+    assert sh(p, "stat -L -c %a:%u:%g /etc/demo-secret/pass") == "440:0:999"
     assert sh(p, "cat /etc/demo-secret/pass") == PASSWORD
-    assert sh(p, "stat -c %a /etc/demo/redis.conf") == "444"
+    assert sh(p, "stat -L -c %a /etc/demo/redis.conf") == "444"
     assert sh(p, "cat /etc/greeting.txt") == "hello"  # subPath
     assert "Read-only" in p.exec(["sh", "-c", "touch /etc/demo/x"], 10).stderr
     assert sh(p, "touch /data/x /run/demo/x /tmp/x && echo ok") == "ok"
@@ -258,3 +258,203 @@ def test_cleanup_leaves_nothing(runtime, tmp_path):
     finally:
         rt2.close()
     assert not re.search(rf"{netns.PREFIX}-{rt2.run_id}-", " ".join(netns._list_netns()))
+
+
+# ---------------------------------------------------------------------------------------------
+# `kubectl apply` of a later render (rollout.py), on trivial workloads (sh and sleep).
+
+# The container copies its mounted file every 0.2 s, so the test sees what the running
+# process sees; SIGTERM ends the loop.
+ROLL_LOOP = ("trap 'exit 0' TERM; "
+             "while :; do cat /etc/roll/greeting > /tmp/seen 2>/dev/null; sleep 0.2; done")
+
+
+def roll_objects(replicas: int = 3, greeting: str = "one", rev: str = "1",
+                 strategy: dict | None = None, readiness: list[str] | None = None,
+                 jobs: tuple[str, ...] = (), **spec_overrides) -> list[dict]:
+    """A ConfigMap, a headless Service, a StatefulSet of sh loops with a claim each, and
+    JOBS (names) that sleep a second. REV goes into a template annotation."""
+    container = {
+        "name": "c", "image": "busybox", "command": ["sh", "-c", ROLL_LOOP],
+        "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {
+            "name": "roll-config", "key": "greeting"}}}],
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/roll"},
+                         {"name": "config", "mountPath": "/etc/greeting.txt",
+                          "subPath": "greeting"},
+                         {"name": "data", "mountPath": "/data"}],
+        "lifecycle": {"preStop": {"exec": {"command": [
+            "sh", "-c", "echo prestop $(hostname) >> /data/log"]}}},
+    }
+    if readiness:
+        container["readinessProbe"] = {"exec": {"command": readiness}, "periodSeconds": 1}
+    spec = {
+        "replicas": replicas, "serviceName": "roll-headless",
+        "podManagementPolicy": "Parallel",
+        "selector": {"matchLabels": {"app": "roll"}},
+        "template": {"metadata": {"labels": {"app": "roll"}, "annotations": {"rev": rev}},
+                     "spec": {"terminationGracePeriodSeconds": 3, "containers": [container],
+                              "volumes": [{"name": "config",
+                                           "configMap": {"name": "roll-config"}}]}},
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
+    }
+    if strategy:
+        spec["updateStrategy"] = strategy
+    spec.update(spec_overrides)
+    objects = [
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "roll-config", "namespace": "default"},
+         "data": {"greeting": greeting, "other": "x"}},
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "roll-headless", "namespace": "default"},
+         "spec": {"clusterIP": "None", "publishNotReadyAddresses": True,
+                  "selector": {"app": "roll"}, "ports": [{"name": "x", "port": 1}]}},
+        {"apiVersion": "apps/v1", "kind": "StatefulSet",
+         "metadata": {"name": "roll", "namespace": "default"}, "spec": spec},
+    ]
+    for name in jobs:
+        objects.append({"apiVersion": "batch/v1", "kind": "Job",
+                        "metadata": {"name": name, "namespace": "default"},
+                        "spec": {"backoffLimit": 0, "template": {"spec": {
+                            "restartPolicy": "Never", "containers": [{
+                                "name": "j", "image": "busybox",
+                                "command": ["sh", "-c", "sleep 1; echo job done"]}]}}}})
+    return objects
+
+
+@pytest.fixture
+def rolling(runtime, request):
+    """A started `roll` StatefulSet (its objects from roll_objects(**param))."""
+    kwargs = getattr(request, "param", {})
+    cluster = runtime.cluster(f"roll-{request.node.name[:40]}", recreate_delay=1.5,
+                              rollout_ready_timeout=20)
+    cluster.apply(roll_objects(**kwargs))
+    pods = cluster.start_statefulset("roll")
+    wait_until(lambda: all(p.ready for p in pods), 30, "roll pods Ready",
+               describe=cluster.logs_report)
+    yield cluster
+    cluster.close()
+
+
+def revision_of(pod) -> str:
+    return pod.labels["controller-revision-hash"]
+
+
+def test_apply_update_swaps_configmap_data_but_not_subpath_or_env(rolling):
+    pod = rolling.pod("roll-0")
+    before = sh(pod, "readlink /etc/roll/..data")
+    assert re.fullmatch(r"\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.\w+", before), before
+    assert sh(pod, "readlink /etc/roll/greeting") == "..data/greeting"
+    wait_until(lambda: sh(pod, "cat /tmp/seen") == "one", 10, "the loop reading the file")
+    rollout = rolling.apply_update(roll_objects(greeting="two"))
+    rollout.wait(30)
+    assert "ConfigMap default/roll-config configured" in rollout.changes
+    assert "StatefulSet default/roll unchanged" in rollout.changes
+    assert rollout.updates == []  # the template did not change: nothing rolls
+    # The running process sees the new content through the swapped ..data link ...
+    wait_until(lambda: sh(pod, "cat /tmp/seen") == "two", 10, "the running pod sees 'two'")
+    after = sh(pod, "readlink /etc/roll/..data")
+    assert after != before
+    assert sh(pod, "ls -a /etc/roll | grep '^\\.\\.2' ") == after  # the old directory is gone
+    # ... while a subPath mount and the environment keep what the container started with.
+    assert sh(pod, "cat /etc/greeting.txt") == "one"
+    assert sh(pod, "echo $GREETING") == "one"
+
+
+@pytest.mark.parametrize("rolling", [{"replicas": 3}], indirect=True)
+def test_apply_update_scales_then_rolls_highest_first(rolling):
+    """Scale 3 -> 4 first (the new pod from the new template), then 2, 1, 0, one at a time:
+    graceful deletion (preStop ran), the recreate delay, a new IP and the same claim, Ready
+    before the next; a new Job starts at once, while the rollout runs."""
+    old_pods = {p.name: p for p in rolling.statefulset_pods("roll")}
+    for p in old_pods.values():
+        sh(p, f"echo {p.name} > /data/mark")
+    new_objects = roll_objects(replicas=4, rev="2", jobs=("roll-job-2",))
+    rollout = rolling.apply_update(new_objects, role_of=lambda p: f"role-of-{p.name}")
+    rollout.wait(120)
+    print(rollout.report())
+    updates = rollout.updates
+    assert [u.ordinal for u in updates] == [2, 1, 0]
+    delay = rolling.settings.recreate_delay
+    for u in updates:
+        assert u.role == f"role-of-{u.pod}"
+        assert u.new_ip and u.new_ip != u.old_ip
+        assert u.deleted.mono <= u.stopped.mono <= u.started.mono <= u.ready.mono
+        assert u.started.mono - u.stopped.mono >= delay
+    for prev, nxt in zip(updates, updates[1:]):
+        assert nxt.deleted.mono >= prev.ready.mono, "the next pod went before Ready"
+    scaled = rolling.pod("roll-3")
+    assert scaled.started_at < updates[0].deleted.mono, "scaling comes first"
+    new_rev = {revision_of(p) for p in rolling.statefulset_pods("roll")}
+    assert len(new_rev) == 1 and new_rev != {revision_of(p) for p in old_pods.values()}
+    for name in old_pods:
+        pod = rolling.pod(name)
+        assert sh(pod, "cat /data/mark") == name  # the same claim
+        assert f"prestop {name}" in sh(pod, "cat /data/log")
+    job = rollout.jobs["roll-job-2"]
+    assert job is not None and job.succeeded, rollout.report()
+    assert rollout.job_started["roll-job-2"].mono < updates[0].ready.mono, \
+        "the Job waited for the rollout"
+    assert len(rollout.timeline()) == 3 and rollout.seconds > 3 * delay
+
+
+def test_apply_update_honours_partition_and_on_delete(rolling):
+    first = {p.name: revision_of(p) for p in rolling.statefulset_pods("roll")}
+    partitioned = {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}
+    rollout = rolling.apply_update(roll_objects(rev="2", strategy=partitioned)).wait(60)
+    assert [u.pod for u in rollout.updates] == ["roll-2"]
+    now = {p.name: revision_of(p) for p in rolling.statefulset_pods("roll")}
+    assert now["roll-0"] == first["roll-0"] and now["roll-1"] == first["roll-1"]
+    assert now["roll-2"] != first["roll-2"]
+    # A pod below the partition, deleted, comes back at the old revision.
+    rolling.delete_pod(rolling.pod("roll-1"))
+    assert revision_of(rolling.recreate_pod("roll-1")) == first["roll-1"]
+    # OnDelete: nothing rolls; a deleted pod comes back from the newest template.
+    on_delete = {"type": "OnDelete"}
+    rollout = rolling.apply_update(roll_objects(rev="3", strategy=on_delete)).wait(30)
+    assert rollout.updates == []
+    assert {p.name: revision_of(p) for p in rolling.statefulset_pods("roll")} == {
+        "roll-0": first["roll-0"], "roll-1": first["roll-1"], "roll-2": now["roll-2"]}
+    rolling.delete_pod(rolling.pod("roll-0"))
+    assert revision_of(rolling.recreate_pod("roll-0")) not in (first["roll-0"], now["roll-2"])
+
+
+def test_apply_update_refuses_immutable_fields(runtime):
+    from emulator import ApplyError
+    cluster = runtime.cluster("roll-immutable")
+    cluster.apply(roll_objects(jobs=("roll-job",)))
+    try:
+        for change, field in (({"serviceName": "other"}, "spec.serviceName"),
+                              ({"podManagementPolicy": "OrderedReady"},
+                               "spec.podManagementPolicy"),
+                              ({"selector": {"matchLabels": {"app": "roll", "x": "y"}}},
+                               "spec.selector")):
+            with pytest.raises(ApplyError, match=field.replace(".", r"\.")):
+                cluster.apply_update(roll_objects(greeting=field, **change))
+            # Like kubectl: the rest of the render is applied, the refused object is not.
+            assert cluster.store.get("ConfigMap", "default", "roll-config")["data"][
+                "greeting"] == field
+            assert cluster.store.get("StatefulSet", "default", "roll")["spec"][
+                "serviceName"] == "roll-headless"
+        bigger = roll_objects()
+        bigger[2]["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"][
+            "storage"] = "2Gi"
+        with pytest.raises(ApplyError, match=r"spec\.volumeClaimTemplates"):
+            cluster.apply_update(bigger)
+        changed_job = roll_objects(jobs=("roll-job",))
+        changed_job[3]["spec"]["template"]["spec"]["containers"][0]["command"] = ["true"]
+        with pytest.raises(ApplyError, match=r"Job default/roll-job: spec\.template"):
+            cluster.apply_update(changed_job)
+    finally:
+        cluster.close()
+
+
+def test_rollout_stops_at_a_pod_that_never_gets_ready(rolling):
+    before = {p.name: (p.ip, revision_of(p)) for p in rolling.statefulset_pods("roll")}
+    rolling.settings.rollout_ready_timeout = 6
+    rollout = rolling.apply_update(roll_objects(rev="2", readiness=["false"]))
+    with pytest.raises(HarnessError, match="roll-2 never got Ready within 6s"):
+        rollout.wait(90)
+    assert [u.pod for u in rollout.updates] == ["roll-2"]
+    after = {p.name: (p.ip, revision_of(p)) for p in rolling.statefulset_pods("roll")}
+    assert after["roll-0"] == before["roll-0"] and after["roll-1"] == before["roll-1"]
