@@ -2275,6 +2275,9 @@ const SENTINEL_HANDOVER: &str = r#"R1=$(pod 1); R2=$(pod 2)
 reply 127.0.0.1 6379 info replication -- info-replication-7.0-master-two-named-replicas.txt
 reply 127.0.0.1 6379 client pause $((WRITE_PAUSE_SECONDS * 1000)) write -- reply-7.0-client-pause-ok.txt
 reply 127.0.0.1 6379 client unpause -- reply-7.0-client-unpause-ok.txt
+reply 127.0.0.1 6379 config get repl-ping-replica-period -- reply-7.0-config-get-repl-ping-replica-period.txt
+reply 127.0.0.1 6379 config set repl-ping-replica-period 2147483647 -- reply-7.0-config-set-ok.txt
+reply 127.0.0.1 6379 config set repl-ping-replica-period 10 -- reply-7.0-config-set-ok.txt
 reply "$R1" 30052 info replication -- "$(replica_at 52)"
 reply "$R2" 30053 info replication -- "$(replica_at 52)"
 printf '%s\n6379\n' "$R1" > new-master.txt
@@ -2287,7 +2290,7 @@ fn sentinel_prestop(sh: &Sh, body: &str) -> Run {
         "prestop.sh",
         &format!(
             "{HANDOVER_SETUP}\n{SENTINEL_HANDOVER}\n{body}\nmain; echo \"rc=$?\"\n\
-             grep -n -E 'client|failover mymaster|info replication' \"$STUBS/calls\" | \
+             grep -n -E 'client|config|failover mymaster|info replication' \"$STUBS/calls\" | \
              sed -e 's/redis-cli //' -e 's/\\.redis-sentinel-headless[^ ]*//'"
         ),
         &[("POD_NAME", "redis-sentinel-0")],
@@ -2423,7 +2426,31 @@ fn sentinel_prestop_unpauses_when_the_failover_does_not_happen() {
         assert!(pause < unpause, "{calls:#?}");
         assert!(run.stderr.contains(why), "{setup}\n{}", run.context());
         assert!(run.stderr.contains("writes unpaused"), "{}", run.context());
+        // The replica pings held for the pause come back with the unpause.
+        let restored = position(&calls, "config set repl-ping-replica-period 10")
+            .expect("the ping period restored");
+        assert!(pause < restored, "{calls:#?}");
     }
+}
+
+/// A paused master still pings its replicas; a ping that reaches one replica but not the one
+/// promoted puts them at different offsets and forces a full resync. So the pings are held
+/// (the period raised) before the pause, and stay held when the hand-over succeeds.
+#[test]
+fn sentinel_prestop_holds_replica_pings_through_the_pause() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let run = sentinel_prestop(&sh, "");
+    let calls = calls_of(&run);
+    let held = position(&calls, "config set repl-ping-replica-period 2147483647")
+        .expect("the pings held");
+    let pause = position(&calls, "client pause").expect("a pause");
+    let failover = position(&calls, "sentinel failover").expect("a failover");
+    assert!(held < pause && pause < failover, "{calls:#?}");
+    assert_eq!(
+        position(&calls, "config set repl-ping-replica-period 10"),
+        None,
+        "{calls:#?}"
+    );
 }
 
 /// The hand-over budgets are `NAME_SECONDS=` lines, as every other wait budget.

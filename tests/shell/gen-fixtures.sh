@@ -293,6 +293,8 @@ handover_fixtures() {
   capture info-replication-7.0-demoted.txt cli 30041 info replication
   capture reply-7.0-client-pause-ok.txt cli "$replica" client pause 1000 write
   capture reply-7.0-client-unpause-ok.txt cli "$replica" client unpause
+  capture reply-7.0-config-get-repl-ping-replica-period.txt cli "$replica" config get repl-ping-replica-period
+  capture reply-7.0-config-set-ok.txt cli "$replica" config set repl-ping-replica-period 10
 
   # A plain master whose two replicas announce the Sentinel profile's pod names, as in
   # Sentinel mode (replica-announce-ip).
