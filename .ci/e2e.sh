@@ -24,12 +24,13 @@ export E2E_FIGURES="${E2E_FIGURES:-$PWD/target/e2e-figures.json}"
 
 # Independent groups run as parallel pytest processes: each has its own emulator run (its own
 # bridge namespace, lock and work dir) and its own pod subnet. Format: name|subnet|pytest args.
-# Balance them by the --durations figures in their logs; 2 cores carry three groups of mostly
+# Balance them by the --durations figures in their logs; 2 cores carry four groups of mostly
 # waiting Redis pods without probe timeouts (the harness adds probe slack for a loaded host).
 GROUPS_SPEC=${E2E_GROUPS:-"
 cluster|10.244.0.0/16|tests/e2e/test_script_contract.py tests/e2e/emulator/test_emulator.py tests/e2e/test_cluster.py
 sentinel|10.245.0.0/16|tests/e2e/test_sentinel.py tests/e2e/test_kustomize.py
-controls|10.246.0.0/16|tests/e2e/test_creators.py tests/e2e/test_negative.py
+controls|10.246.0.0/16|tests/e2e/test_creators.py tests/e2e/test_negative.py tests/e2e/test_day2_negative.py
+day2|10.247.0.0/16|tests/e2e/test_day2.py
 "}
 LOGS=target/e2e-logs
 mkdir -p "$LOGS"

@@ -27,7 +27,8 @@ import render  # noqa: E402
 from emulator import ImageDefaults, Runtime, Settings, missing_prerequisites  # noqa: E402
 
 FILE_ORDER = ["test_script_contract.py", "test_emulator.py", "test_cluster.py",
-              "test_kustomize.py", "test_sentinel.py", "test_day2.py", "test_negative.py"]
+              "test_kustomize.py", "test_sentinel.py", "test_day2.py", "test_negative.py",
+              "test_day2_negative.py"]
 
 # What the emulated "image" provides. The official redis image ships its binaries in
 # /usr/local/bin, Debian in /usr/bin: the container root links the former to the latter.
