@@ -234,7 +234,7 @@ class Container:
         if "exec" in hook:
             left = max(0.5, deadline - time.monotonic())
             r = self.exec(hook["exec"]["command"], left)
-            self.event(f"preStop hook exited {r.code}: {(r.stdout + r.stderr).strip()[:300]}")
+            self.event(f"preStop hook exited {r.code}: {(r.stdout + r.stderr).strip()[-3000:]}")
         elif "sleep" in hook:
             time.sleep(min(float(hook["sleep"]["seconds"]), max(0, deadline - time.monotonic())))
         if self.running:
