@@ -2441,8 +2441,8 @@ fn sentinel_prestop_holds_replica_pings_through_the_pause() {
     let Some(sh) = Sh::new(SENTINEL) else { return };
     let run = sentinel_prestop(&sh, "");
     let calls = calls_of(&run);
-    let held = position(&calls, "config set repl-ping-replica-period 2147483647")
-        .expect("the pings held");
+    let held =
+        position(&calls, "config set repl-ping-replica-period 2147483647").expect("the pings held");
     let pause = position(&calls, "client pause").expect("a pause");
     let failover = position(&calls, "sentinel failover").expect("a failover");
     assert!(held < pause && pause < failover, "{calls:#?}");
