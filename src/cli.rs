@@ -286,7 +286,7 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool, strict: bo
         // One write per concern: no second copy of the whole stream.
         return print_stdout(documents.iter().map(|d| d.yaml.as_str()));
     };
-    if let Err(outcome) = check_earlier_render(profile, dir, &documents, force) {
+    if let Err(outcome) = check_earlier_render(profile, dir, &documents, force, strict) {
         return outcome;
     }
     let mut files: Vec<OutputFile<'_>> = documents
@@ -331,12 +331,14 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool, strict: bo
 
 /// Compare the new render with the one redkube wrote in `dir` before replacing it: warn about
 /// version changes, and stop on a change the API server would refuse (unless `--force`). Runs
-/// before the first byte is written, so a refusal leaves the folder as it was.
+/// before the first byte is written, so a refusal leaves the folder as it was. Under
+/// `--strict` the version warnings fail it too, like every other warning.
 fn check_earlier_render(
     profile: &Path,
     dir: &Path,
     documents: &[crate::render::Rendered],
     force: bool,
+    strict: bool,
 ) -> Result<(), Outcome> {
     let old = match Objects::earlier_render_in(dir) {
         Ok(old) => old,
@@ -367,6 +369,13 @@ fn check_earlier_render(
     let plan = apply::plan(&old, &new, &apply);
     for note in &plan.versions {
         say!("warning: {note}");
+    }
+    if strict && !plan.versions.is_empty() {
+        say!(
+            "error: {} warning(s) and --strict: nothing is written",
+            plan.versions.len()
+        );
+        return Err(Outcome::Invalid);
     }
     if !plan.is_refused() {
         return Ok(());

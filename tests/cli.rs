@@ -777,3 +777,26 @@ fn diff_reads_a_saved_stream_too() {
     let missing = redkube(&["diff", "/nonexistent/old", &profile("cluster-nfs.toml")]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// `--strict` fails on every warning, the version warnings of `render -o` included: nothing
+/// is written. (Without --strict the same render writes and warns, as above.)
+#[test]
+fn strict_fails_on_a_version_warning_and_writes_nothing() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("deploy");
+    let d = dir.to_str().unwrap();
+    let first = redkube(&["render", "--strict", &profile("sentinel.toml"), "-o", d]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = folder_bytes(&dir);
+    let upgraded = edited_profile(
+        scratch.path(),
+        "sentinel.toml",
+        &[("reference = \"redis:7.2.7\"", "reference = \"redis:7.4.2\"")],
+    );
+    let out = redkube(&["render", "--strict", &upgraded, "-o", d]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Redis 7.4 writes RDB format 12"), "{err}");
+    assert!(err.contains("--strict: nothing is written"), "{err}");
+    assert_eq!(folder_bytes(&dir), before, "nothing is written");
+}

@@ -2413,11 +2413,6 @@ fn sentinel_prestop_unpauses_when_the_failover_does_not_happen() {
             "reply \"$R1\" 26379 sentinel failover mymaster -- -no-answer-",
             "no Sentinel accepted a failover",
         ),
-        (
-            "reply \"$R1\" 26379 sentinel get-master-addr-by-name mymaster -- \"$WORK/old-master.txt\"
-             PRESTOP_WAIT_SECONDS=1",
-            "the failover did not finish within 1s",
-        ),
     ] {
         let run = sentinel_prestop(&sh, setup);
         let calls = calls_of(&run);
@@ -2451,6 +2446,44 @@ fn sentinel_prestop_holds_replica_pings_through_the_pause() {
         None,
         "{calls:#?}"
     );
+}
+
+/// Once a Sentinel took the failover, or may have taken it (no answer within the call's
+/// timeout), the pause stays whatever follows: a write the old master took now could miss
+/// the replica being promoted. And no second Sentinel is asked after a silent one.
+#[test]
+fn sentinel_prestop_keeps_the_pause_once_a_failover_may_be_under_way() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    for (setup, why) in [
+        (
+            "reply \"$R1\" 26379 sentinel get-master-addr-by-name mymaster -- \"$WORK/old-master.txt\"
+             PRESTOP_WAIT_SECONDS=4",
+            "the failover did not finish within 4s",
+        ),
+        (
+            "reply \"$R1\" 26379 sentinel failover mymaster -- -hang-
+             reply \"$R2\" 26379 sentinel failover mymaster -- sentinel-failover-7.0-ok.txt
+             reply \"$R1\" 26379 sentinel get-master-addr-by-name mymaster -- \"$WORK/old-master.txt\"
+             PRESTOP_WAIT_SECONDS=8",
+            "may have taken the failover, so no other is asked",
+        ),
+    ] {
+        let run = sentinel_prestop(&sh, setup);
+        let calls = calls_of(&run);
+        assert!(position(&calls, "client pause").is_some(), "{calls:#?}");
+        assert_eq!(position(&calls, "client unpause"), None, "{setup}\n{calls:#?}");
+        assert_eq!(
+            calls.iter().filter(|c| c.contains("sentinel failover")).count(),
+            1,
+            "{calls:#?}"
+        );
+        assert!(run.stderr.contains(why), "{setup}\n{}", run.context());
+        assert!(
+            run.stderr.contains("writes stay paused until Redis stops"),
+            "{}",
+            run.context()
+        );
+    }
 }
 
 /// The hand-over budgets are `NAME_SECONDS=` lines, as every other wait budget.

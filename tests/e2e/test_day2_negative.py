@@ -112,6 +112,10 @@ def test_day2_c_readiness_ignoring_the_sync_breaks_a_large_data_roll(
         try:
             res = apply_change(target, objects, "maxmemory", "readiness ignores the sync")
         except HarnessError as e:
+            # Only a stalled roll or a failed health check counts, not any harness trouble.
+            broke = ("never got Ready", "rollout not finished", "not healthy after the apply")
+            if not any(b in str(e) for b in broke):
+                raise
             print(f"\nexpected failure (day 2 c): the roll broke the cluster: {str(e)[:1500]}")
             return
     finally:
