@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
@@ -560,13 +560,24 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-#[test]
-fn a_bigger_claim_is_refused_before_apply_and_nothing_is_written() {
+/// A scratch folder holding an earlier render of the bundled profile (`deploy/`), as a
+/// GitOps repository would, for the tests that render over it. EXTRA: flags of that render.
+fn earlier_render(profile_name: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("deploy");
-    let d = dir.to_str().unwrap();
-    let first = redkube(&["render", &profile("cluster-storageclass.toml"), "-o", d]);
+    let path = profile(profile_name);
+    let mut args = vec!["render"];
+    args.extend_from_slice(extra);
+    args.extend([path.as_str(), "-o", dir.to_str().unwrap()]);
+    let first = redkube(&args);
     assert!(first.status.success(), "{}", stderr(&first));
+    (scratch, dir)
+}
+
+#[test]
+fn a_bigger_claim_is_refused_before_apply_and_nothing_is_written() {
+    let (scratch, dir) = earlier_render("cluster-storageclass.toml", &[]);
+    let d = dir.to_str().unwrap();
     let before = folder_bytes(&dir);
     let bigger = edited_profile(
         scratch.path(),
@@ -607,14 +618,8 @@ fn a_bigger_claim_is_refused_before_apply_and_nothing_is_written() {
 
 #[test]
 fn a_maxmemory_change_passes_and_diff_says_the_pods_roll() {
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("deploy");
+    let (scratch, dir) = earlier_render("cluster-storageclass.toml", &[]);
     let d = dir.to_str().unwrap();
-    assert!(
-        redkube(&["render", &profile("cluster-storageclass.toml"), "-o", d])
-            .status
-            .success()
-    );
     let changed = edited_profile(
         scratch.path(),
         "cluster-storageclass.toml",
@@ -651,14 +656,8 @@ fn a_maxmemory_change_passes_and_diff_says_the_pods_roll() {
 
 #[test]
 fn an_image_upgrade_across_rdb_formats_is_warned_and_its_new_job_flagged() {
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("deploy");
+    let (scratch, dir) = earlier_render("cluster-storageclass.toml", &[]);
     let d = dir.to_str().unwrap();
-    assert!(
-        redkube(&["render", &profile("cluster-storageclass.toml"), "-o", d])
-            .status
-            .success()
-    );
     let upgraded = edited_profile(
         scratch.path(),
         "cluster-storageclass.toml",
@@ -716,12 +715,8 @@ fn an_image_upgrade_across_rdb_formats_is_warned_and_its_new_job_flagged() {
 
 #[test]
 fn selector_and_service_name_changes_are_refused() {
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("deploy");
+    let (_scratch, dir) = earlier_render("sentinel.toml", &[]);
     let d = dir.to_str().unwrap();
-    assert!(redkube(&["render", &profile("sentinel.toml"), "-o", d])
-        .status
-        .success());
     // An earlier render (another redkube version, say) with another selector and serviceName.
     let sts_file = dir.join("statefulset.yaml");
     let old = std::fs::read_to_string(&sts_file).unwrap();
@@ -782,11 +777,8 @@ fn diff_reads_a_saved_stream_too() {
 /// is written. (Without --strict the same render writes and warns, as above.)
 #[test]
 fn strict_fails_on_a_version_warning_and_writes_nothing() {
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("deploy");
+    let (scratch, dir) = earlier_render("sentinel.toml", &["--strict"]);
     let d = dir.to_str().unwrap();
-    let first = redkube(&["render", "--strict", &profile("sentinel.toml"), "-o", d]);
-    assert!(first.status.success(), "{}", stderr(&first));
     let before = folder_bytes(&dir);
     let upgraded = edited_profile(
         scratch.path(),
