@@ -59,12 +59,12 @@ fn folder_output_is_a_kustomize_base_of_the_same_documents() {
     assert_eq!(
         files_in(&out_dir),
         [
-            "bootstrap-job.yaml",
             "configmap.yaml",
             "kustomization.yaml",
             "networkpolicy.yaml",
             "pdb.yaml",
             "pv.yaml",
+            "reconcile-job.yaml",
             "services.yaml",
             "statefulset.yaml"
         ],
@@ -629,11 +629,12 @@ fn a_maxmemory_change_passes_and_diff_says_the_pods_roll() {
     assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
     let report = stdout(&diff);
     for expected in [
-        "change     ConfigMap redis/redis-cluster-config\n             data[\"redis.conf\"]\n",
+        // The Job's slot-move budget grows with maxmemory, so it is a new Job too.
+        "change     ConfigMap redis/redis-cluster-config\n             data[\"reconcile.sh\"]\n             data[\"redis.conf\"]\n",
         "change     StatefulSet redis/redis-cluster  [rolls pods]\n             \
          spec.template.metadata.annotations[\"redkube.io/config-hash\"]: ",
-        "unchanged  Job redis/redis-cluster-bootstrap-",
-        "summary: 0 to create, 2 to change (pods roll), 7 unchanged, 0 left alone, 0 refused, \
+        "create     Job redis/redis-cluster-reconcile-",
+        "summary: 1 to create, 2 to change (pods roll), 6 unchanged, 1 left alone, 0 refused, \
          0 warning(s)",
     ] {
         assert!(
@@ -671,7 +672,7 @@ fn an_image_upgrade_across_rdb_formats_is_warned_and_its_new_job_flagged() {
         "spec.template.spec.containers[0].image: redis:7.2.7 -> redis:7.4.2",
         // The Job's name carries a hash of its spec: a new Job, started at once.
         "[new Job runs at once]",
-        "left alone Job redis/redis-cluster-bootstrap-",
+        "left alone Job redis/redis-cluster-reconcile-",
         "kubectl apply leaves it in the cluster",
         "Redis 7.4 writes RDB format 12, which Redis 7.2 cannot load",
     ] {

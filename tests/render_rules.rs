@@ -19,7 +19,7 @@ fn kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
 }
 
 #[test]
-fn the_bootstrap_job_is_scheduled_like_the_redis_pods() {
+fn the_reconcile_job_is_scheduled_like_the_redis_pods() {
     let docs = docs("tests/fixtures/snapshot-cluster-rdb-hard.toml");
     let sts = &kind(&docs, "StatefulSet")[0]["spec"]["template"]["spec"];
     let job = &kind(&docs, "Job")[0]["spec"]["template"]["spec"];
@@ -30,18 +30,82 @@ fn the_bootstrap_job_is_scheduled_like_the_redis_pods() {
 }
 
 #[test]
-fn sentinel_mode_admits_no_bootstrap_pods() {
-    for profile in ["profiles/sentinel.toml", "profiles/sentinel-cache.toml"] {
+fn both_modes_admit_their_reconcile_job_and_nothing_reaches_it() {
+    for profile in ["profiles/sentinel.toml", "profiles/cluster-nfs.toml"] {
         let docs = docs(profile);
-        for np in kind(&docs, "NetworkPolicy") {
-            let text = serde_json::to_string(np).unwrap();
-            assert!(!text.contains("bootstrap"), "{profile}: {text}");
-        }
+        let policies = kind(&docs, "NetworkPolicy");
+        let redis = serde_json::to_string(&policies[0]).unwrap();
+        assert!(
+            redis.contains("\"app.kubernetes.io/component\":\"reconcile\""),
+            "{profile}: {redis}"
+        );
+        let job = policies
+            .iter()
+            .find(|p| {
+                p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                    == "reconcile"
+            })
+            .unwrap_or_else(|| panic!("{profile}: no policy for the Job's pod"));
+        assert!(job["spec"]["ingress"].is_null(), "{profile}: {job}");
+        assert_eq!(kind(&docs, "Job").len(), 1, "{profile}");
     }
-    // Cluster mode still admits its bootstrap Job as a client.
-    let docs = docs("profiles/cluster-nfs.toml");
-    let text = serde_json::to_string(&kind(&docs, "NetworkPolicy")).unwrap();
-    assert!(text.contains("\"app.kubernetes.io/component\":\"bootstrap\""));
+}
+
+/// Renders `path` with each (from, to) replacement applied to its text.
+fn docs_edited(path: &str, edits: &[(&str, &str)]) -> Vec<Value> {
+    let mut text = std::fs::read_to_string(root().join(path)).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{path} has no {from}");
+        text = text.replace(from, to);
+    }
+    documents(&render_text(path, &text))
+        .into_iter()
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .collect()
+}
+
+/// Scaling is the reconcile Job's work: a changed count changes the StatefulSet's replicas and
+/// the Job (a new name runs at once), never the pod template, so no running pod restarts.
+#[test]
+fn a_changed_count_rolls_no_pod_and_makes_a_new_job() {
+    let cases: [(&str, &[(&str, &str)]); 4] = [
+        (
+            "profiles/cluster-storageclass.toml",
+            &[("masters = 3", "masters = 4")],
+        ),
+        (
+            "profiles/cluster-storageclass.toml",
+            &[("replicas-per-master = 1", "replicas-per-master = 2")],
+        ),
+        (
+            "profiles/cluster-storageclass.toml",
+            &[("masters = 3", "masters = 3\nretiring-pods = 2")],
+        ),
+        (
+            "profiles/sentinel.toml",
+            &[
+                ("redis-pods = 3", "redis-pods = 5"),
+                ("sentinels = 3", "sentinels = 5"),
+            ],
+        ),
+    ];
+    for (profile, edits) in cases {
+        let before = docs(profile);
+        let after = docs_edited(profile, edits);
+        let sts = |d: &[Value]| kind(d, "StatefulSet")[0]["spec"].clone();
+        assert_eq!(
+            sts(&before)["template"],
+            sts(&after)["template"],
+            "{profile} {edits:?}: the pod template changed"
+        );
+        assert_ne!(
+            sts(&before)["replicas"],
+            sts(&after)["replicas"],
+            "{profile} {edits:?}"
+        );
+        let job = |d: &[Value]| kind(d, "Job")[0]["metadata"]["name"].clone();
+        assert_ne!(job(&before), job(&after), "{profile} {edits:?}");
+    }
 }
 
 #[test]

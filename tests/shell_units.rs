@@ -122,10 +122,11 @@ impl Sh {
         for sub in ["replies", "dns"] {
             std::fs::create_dir_all(stubs.join(sub)).unwrap();
         }
+        // The counts come from the rendered topology file, as in a pod (load_topology).
         let program = format!(
-            ". {}/{script}\n. {}/stubs.sh\nset +e\n{body}\n",
-            self.path().display(),
-            shell_dir().display()
+            ". {dir}/{script}\n. {}/stubs.sh\nTOPOLOGY_FILE={dir}/topology\nload_topology\nset +e\n{body}\n",
+            shell_dir().display(),
+            dir = self.path().display(),
         );
         let path = format!(
             "{}:{}",
@@ -302,7 +303,8 @@ fn every_redis_cli_call_is_bounded() {
                     let code = line.trim_start();
                     assert!(
                         code.starts_with(r#"timeout 5 redis-cli --no-auth-warning -h "$cli_host""#)
-                            || code.starts_with(r#"timeout "$CREATE_BUDGET_SECONDS" redis-cli"#),
+                            || code.starts_with(r#"timeout "$CREATE_BUDGET_SECONDS" redis-cli"#)
+                            || code.starts_with(r#"timeout "$MIGRATE_BUDGET_SECONDS" redis-cli"#),
                         "{key} of {profile}: unbounded: {line}"
                     );
                 }
@@ -356,19 +358,19 @@ fn load_password_refuses_a_missing_or_empty_secret_and_exports_it() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
     for setup in [": > secret", "rm -f secret"] {
         let run = sh.run(
-            "bootstrap.sh",
+            "reconcile.sh",
             &format!("{setup}; SECRET_FILE=$WORK/secret; (load_password); echo rc=$?"),
         );
         assert_eq!(run.out(), "rc=1", "{}", run.context());
         assert!(
-            run.stderr.contains("redkube-bootstrap: the password file")
+            run.stderr.contains("redkube-reconcile: the password file")
                 && run.stderr.contains("is missing or empty"),
             "{}",
             run.context()
         );
     }
     let run = sh.run(
-        "bootstrap.sh",
+        "reconcile.sh",
         r#"printf 'pa$s w"\\rd\n' > secret; SECRET_FILE=$WORK/secret; unset REDISCLI_AUTH
         load_password; sh -c 'printf "%s|%s\n" "$REDISCLI_AUTH" "$REDISCLI_HISTFILE"'
         conf_quote "$REDISCLI_AUTH"; echo; password_conf"#,
@@ -463,7 +465,7 @@ fn my_replicas_lists_the_replicas_of_a_master_that_owns_slots() {
 fn owns_slots_counts_ranges_not_migrations() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
     let run = sh.run(
-        "bootstrap.sh",
+        "reconcile.sh",
         r#"for s in '0-5460' '5461 [100-<-0cf5]' '[100->-c1b5] [7-<-aa]' '' '0-5460 [100->-c1b5]'; do
           if owns_slots "$s"; then echo yes; else echo no; fi
         done
@@ -676,7 +678,7 @@ fn node_class_takes_only_clean_answers_for_empty() {
              node_state h; echo \"$NODE_STATE|$NODE_DETAIL\"\n"
         );
     }
-    let run = sh.run("bootstrap.sh", &body);
+    let run = sh.run("reconcile.sh", &body);
     let states: Vec<&str> = run
         .out()
         .lines()
@@ -1356,10 +1358,10 @@ fn rejoin_forgets_the_stale_id_everywhere_then_replicates() {
     assert!(run.stderr.contains("rejoin: done"), "{}", run.context());
 }
 
-/// The bootstrap Job creates only when every pod is cleanly empty: one pod that answers
+/// The reconcile Job creates only when every pod is cleanly empty: one pod that answers
 /// NOAUTH to DBSIZE makes a mixed state, reported, and nothing is created.
 #[test]
-fn bootstrap_creates_only_over_cleanly_empty_pods() {
+fn reconcile_creates_only_over_cleanly_empty_pods() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
     let setup = r#"printf pw > secret; SECRET_FILE=$WORK/secret
         for i in 0 1 2 3 4 5; do
@@ -1370,7 +1372,7 @@ fn bootstrap_creates_only_over_cleanly_empty_pods() {
         done
         reply "$(pod 0)" 6379 cluster set-config-epoch 1 -- =OK"#;
     let run = sh.run(
-        "bootstrap.sh",
+        "reconcile.sh",
         &format!("{setup}\nreply \"$(pod 4)\" 6379 dbsize -- reply-7.0-noauth.txt\nmain"),
     );
     assert_eq!(run.code, 1, "{}", run.context());
@@ -1391,7 +1393,7 @@ fn bootstrap_creates_only_over_cleanly_empty_pods() {
     assert!(!run.calls.contains("set-config-epoch"), "{}", run.context());
     // All empty: the claim on pod 0, then `--cluster create` over every pod's IP (which the
     // fake redis-cli refuses: the Job reports the failure).
-    let run = sh.run("bootstrap.sh", &format!("{setup}\nmain"));
+    let run = sh.run("reconcile.sh", &format!("{setup}\nmain"));
     assert_eq!(run.code, 1, "{}", run.context());
     assert!(
         run.calls.contains("cluster set-config-epoch 1"),
@@ -1528,7 +1530,7 @@ fn rejoin_meets_an_ipv6_peer_by_its_whole_address() {
     assert_eq!(run.out(), "::1\nfd00::5\n10.1.0.3", "{}", run.context());
 }
 
-// ---- Sentinel state across profile changes, and the first pod's bootstrap (issue 11, items 5
+// ---- Sentinel state across profile changes, and the first pod's reconcile (issue 11, items 5
 // and 6) ------------------------------------------------------------------------------------
 
 /// A SENTINEL MASTER reply naming pod ORDINAL at config epoch EPOCH, written to $WORK/NAME.
@@ -1696,7 +1698,7 @@ fn a_kept_sentinel_state_prefers_a_newer_peer_view() {
 /// it). Pod 0 starts as master only with no persisted Sentinel state on its volume: state
 /// naming pod 1 makes it pod 1's replica, state naming pod 0 makes it wait and exit.
 #[test]
-fn the_first_pod_bootstraps_only_without_persisted_sentinel_state() {
+fn the_first_pod_reconciles_only_without_persisted_sentinel_state() {
     let Some(sh) = Sh::new(SENTINEL) else { return };
     let ask = r#"SENTINEL_ASK_SECONDS=2; SELF=$(pod 0); FIRST=$(pod 0); RUNTIME_CONF=$WORK/redis.conf
         for i in 0 1 2; do reply "$(pod $i)" 26379 sentinel master mymaster -- sentinel-no-such-master-7.0.txt; done
@@ -1900,7 +1902,7 @@ fn myid_calls(n: usize) -> String {
 fn a_stale_claim_is_taken_over_after_the_window() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
     let run = sh.run(
-        "bootstrap.sh",
+        "reconcile.sh",
         &format!(
             "{CLAIM_SETUP}\n{}\ncreate_cluster; echo \"rc=$?\"; sleeps\n\
              grep -E 'set-config-epoch|reset|--cluster create' \"$STUBS/calls\" | sed 's/^redis-cli [^ ]* [^ ]* //'",
@@ -1932,7 +1934,7 @@ fn a_stale_claim_is_taken_over_after_the_window() {
         ),
     ] {
         let run = sh.run(
-            "bootstrap.sh",
+            "reconcile.sh",
             &format!(
                 "{CLAIM_SETUP}\n{myid}\n\
                  reply \"$(pod 0)\" 6379 cluster set-config-epoch 1 -- {claim}\n\
@@ -1962,7 +1964,7 @@ fn a_fresh_claim_is_respected() {
         myid_calls(5),
     ] {
         let run = sh.run(
-            "bootstrap.sh",
+            "reconcile.sh",
             &format!(
                 "{CLAIM_SETUP}\nreply \"$(pod 0)\" 6379 cluster myid -- cluster-myid-7.0-claimed.txt\n{change}\n\
                  create_cluster; echo \"rc=$?\""
@@ -1997,7 +1999,7 @@ fn a_non_empty_pod_0_is_never_reset() {
         ),
     ] {
         let run = sh.run(
-            "bootstrap.sh",
+            "reconcile.sh",
             &format!("{CLAIM_SETUP}\n{myid}\n{change}\ncreate_cluster; echo \"rc=$?\"; sleeps"),
         );
         assert_eq!(
@@ -2015,7 +2017,7 @@ fn a_non_empty_pod_0_is_never_reset() {
 #[test]
 fn the_stale_claim_window_outlasts_the_create_budget() {
     let Some(sh) = Sh::new(CLUSTER) else { return };
-    for key in ["bootstrap.sh", "start.sh"] {
+    for key in ["reconcile.sh", "start.sh"] {
         let run = sh.run(key, "echo \"$STALE_CLAIM_SECONDS $CREATE_BUDGET_SECONDS\"");
         let v: Vec<u32> = run
             .out()

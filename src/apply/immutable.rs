@@ -398,7 +398,7 @@ fn job(old: &Object, new: &Object, cx: &Context<'_>) -> Option<Refusal> {
               creation: a Job runs once, as created"
             .into(),
         recipe: Recipe::each(vec![
-            "# delete the Job and apply: it runs again (redkube's bootstrap Job skips a formed \
+            "# delete the Job and apply: it runs again (redkube's reconcile Job skips a formed \
              cluster)"
                 .into(),
             format!("kubectl delete job {}{ns}", old.key.name),

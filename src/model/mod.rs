@@ -67,8 +67,17 @@ pub(crate) enum Topology {
 pub(crate) struct ClusterTopology {
     pub(crate) masters: u32,
     pub(crate) replicas_per_master: u32,
+    /// Pods kept above the members while the reconcile Job empties them (scale-in, step 1).
+    pub(crate) retiring_pods: u32,
     pub(crate) node_timeout_ms: u32,
     pub(crate) timing: ClusterTiming,
+}
+
+impl ClusterTopology {
+    /// The pods that hold the cluster once reconciled: ordinals 0 to members - 1.
+    pub(crate) fn members(&self) -> u32 {
+        self.masters * (1 + self.replicas_per_master)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -96,10 +105,11 @@ impl Topology {
         }
     }
 
-    /// Number of Redis pods in the StatefulSet.
+    /// Number of Redis pods in the StatefulSet: the members and, in cluster mode, the pods
+    /// being retired.
     pub(crate) fn pods(&self) -> u32 {
         match self {
-            Topology::Cluster(c) => c.masters * (1 + c.replicas_per_master),
+            Topology::Cluster(c) => c.members() + c.retiring_pods,
             Topology::Sentinel(s) => s.redis_pods,
         }
     }

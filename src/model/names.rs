@@ -17,14 +17,14 @@ pub(crate) struct Names {
     pub(crate) owned_secret: String,
     pub(crate) pdb: String,
     pub(crate) network_policy: String,
-    pub(crate) bootstrap_network_policy: String,
+    pub(crate) reconcile_network_policy: String,
     pub(crate) data_claim_template: String,
-    bootstrap_job_base: String,
+    reconcile_job_base: String,
 }
 
-/// Suffix of the bootstrap Job's name, before its hash: the longest generated name.
-pub(crate) const BOOTSTRAP_JOB_SUFFIX: &str = "-bootstrap-";
-/// Hex digits of the hash in the bootstrap Job's name (`render::hash::short_hash`).
+/// Suffix of the reconcile Job's name, before its hash: the longest generated name.
+pub(crate) const RECONCILE_JOB_SUFFIX: &str = "-reconcile-";
+/// Hex digits of the hash in the reconcile Job's name (`render::hash::short_hash`).
 pub(crate) const JOB_HASH_LEN: usize = 8;
 
 impl Names {
@@ -44,9 +44,9 @@ impl Names {
             owned_secret: format!("{release}-auth"),
             pdb: release.to_string(),
             network_policy: release.to_string(),
-            bootstrap_network_policy: format!("{release}-bootstrap"),
+            reconcile_network_policy: format!("{release}-reconcile"),
             data_claim_template: "data".to_string(),
-            bootstrap_job_base: format!("{release}{}", BOOTSTRAP_JOB_SUFFIX.trim_end_matches('-')),
+            reconcile_job_base: format!("{release}{}", RECONCILE_JOB_SUFFIX.trim_end_matches('-')),
         }
     }
 
@@ -65,23 +65,23 @@ impl Names {
     }
 
     /// The Job's name carries a hash of its spec and script (see `render::cluster`).
-    pub(crate) fn bootstrap_job(&self, hash: &str) -> String {
-        format!("{}-{hash}", self.bootstrap_job_base)
+    pub(crate) fn reconcile_job(&self, hash: &str) -> String {
+        format!("{}-{hash}", self.reconcile_job_base)
     }
 }
 
-/// What a labelled object belongs to: the Redis pods, or the cluster's bootstrap Job.
+/// What a labelled object belongs to: the Redis pods, or the cluster's reconcile Job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Component {
     Redis,
-    Bootstrap,
+    Reconcile,
 }
 
 impl Component {
     fn as_str(self) -> &'static str {
         match self {
             Component::Redis => "redis",
-            Component::Bootstrap => "bootstrap",
+            Component::Reconcile => "reconcile",
         }
     }
 }
@@ -150,7 +150,7 @@ mod tests {
         let n = Names::new("r", "ns", false);
         assert_eq!(n.claim(2), "data-r-2");
         assert_eq!(n.persistent_volume(0), "redkube-ns-r-0");
-        assert_eq!(n.bootstrap_job("0123abcd"), "r-bootstrap-0123abcd");
+        assert_eq!(n.reconcile_job("0123abcd"), "r-reconcile-0123abcd");
         assert_eq!(Names::new("r", "ns", true).client_service, "r-sentinel");
     }
 }

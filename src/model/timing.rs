@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-/// How long the bootstrap Job waits for every pod to answer, then for the cluster to be healthy.
+/// How long the reconcile Job waits for every pod to answer, then for the cluster to be healthy.
 const PING_BUDGET_SECONDS: u32 = 300;
 const HEALTH_BUDGET_SECONDS: u32 = 180;
 /// The Job's deadline: its wait budgets plus a margin for the create step itself.
@@ -14,7 +14,7 @@ const PEER_WAIT_SECONDS: u32 = 15;
 /// How long a pod that started without nodes.conf looks for a cluster that remembers it.
 const REJOIN_BUDGET_SECONDS: u32 = 300;
 /// How long every pod must stay empty and unjoined before the first pod forms the cluster
-/// itself: well beyond the seconds a running bootstrap Job takes to act on that state.
+/// itself: well beyond the seconds a running reconcile Job takes to act on that state.
 const SELF_FORM_WAIT_SECONDS: u32 = 30;
 /// How long a never-joined first pod keeps watching for that state.
 const SELF_FORM_BUDGET_SECONDS: u32 = 1800;
@@ -26,6 +26,16 @@ const STALE_CLAIM_MARGIN_SECONDS: u32 = 30;
 /// How long the Job watches a mixed state (some pods empty, some joined) settle, in case a
 /// creation by the first pod is passing through it.
 const MIXED_STATE_WAIT_SECONDS: u32 = 15;
+/// The slowest slot migration the reconcile Job's deadline allows for: bytes a second, far
+/// below what `redis-cli --cluster rebalance` moved on a 2-core machine (bench/rebalance.sh),
+/// so that a slow network or a busy node still finishes within the deadline.
+const MIGRATE_FLOOR_BYTES_PER_SECOND: u64 = 2 * 1024 * 1024;
+/// The slot moves' fixed part: connecting, planning, the cluster agreeing on each slot.
+const MIGRATE_BASE_SECONDS: u32 = 300;
+/// `redis-cli --cluster rebalance --cluster-pipeline`: keys per MIGRATE call.
+const MIGRATE_PIPELINE: u32 = 100;
+/// The longest allowed for slot moves, whatever the data: a retry resumes after it.
+const MAX_MIGRATE_SECONDS: u32 = 6 * 3600;
 /// How long the background steps of a starting pod wait for its own Redis to answer.
 const REDIS_UP_WAIT_SECONDS: u32 = 60;
 /// How long a rejoining pod retries `CLUSTER REPLICATE` while the cluster learns of it.
@@ -54,11 +64,23 @@ fn prestop_wait_seconds(grace_seconds: u32) -> u32 {
 const SENTINEL_ASK_SECONDS: u32 = 30;
 /// How long a Sentinel waits for the names in its config to resolve.
 const SENTINEL_RESOLVE_SECONDS: u32 = 30;
+/// How long a Sentinel, after `SENTINEL RESET`, may take to list every other Sentinel (they
+/// announce themselves every 2 s) and every replica (the master's INFO, every 10 s) again.
+const REDISCOVER_SECONDS: u32 = 60;
 /// How long a Sentinel without state asks its peers for the master before it monitors the
 /// first pod.
 const NEW_SENTINEL_ASK_SECONDS: u32 = 5;
 
-/// Budgets of a Redis Cluster's scripts and bootstrap Job.
+/// How long moving `data_bytes` may take at the floor rate, bounded.
+fn migrate_budget_seconds(data_bytes: u64) -> u32 {
+    let seconds = data_bytes / MIGRATE_FLOOR_BYTES_PER_SECOND;
+    MIGRATE_BASE_SECONDS
+        + u32::try_from(seconds)
+            .unwrap_or(u32::MAX)
+            .min(MAX_MIGRATE_SECONDS)
+}
+
+/// Budgets of a Redis Cluster's scripts and reconcile Job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct ClusterTiming {
     pub(crate) ping_budget_seconds: u32,
@@ -78,6 +100,12 @@ pub(crate) struct ClusterTiming {
     pub(crate) prestop_wait_seconds: u32,
     /// The preStop's wait for one replica's manual failover.
     pub(crate) manual_failover_seconds: u32,
+    /// How long the reconcile Job waits for the cluster to settle (no node failing).
+    pub(crate) settle_budget_seconds: u32,
+    /// How long the reconcile Job's slot moves may take: grows with the data the masters can
+    /// hold (see `migrate_budget_seconds`).
+    pub(crate) migrate_budget_seconds: u32,
+    pub(crate) migrate_pipeline: u32,
 }
 
 impl ClusterTiming {
@@ -90,8 +118,15 @@ impl ClusterTiming {
         )
     }
 
-    pub(crate) fn new(node_timeout_ms: u32, grace_seconds: u32) -> Self {
+    /// `data_bytes`: the most data the cluster can hold (each master's maxmemory, or its
+    /// memory limit, times the masters), which bounds what one reconcile run moves.
+    pub(crate) fn new(node_timeout_ms: u32, grace_seconds: u32, data_bytes: u64) -> Self {
+        let settle_budget_seconds = (node_timeout_ms / 1000) * 3 + 60;
+        let migrate_budget_seconds = migrate_budget_seconds(data_bytes);
         ClusterTiming {
+            settle_budget_seconds,
+            migrate_budget_seconds,
+            migrate_pipeline: MIGRATE_PIPELINE,
             ping_budget_seconds: PING_BUDGET_SECONDS,
             health_budget_seconds: HEALTH_BUDGET_SECONDS,
             // The Job may watch a stale claim for its whole window before it creates.
@@ -99,6 +134,8 @@ impl ClusterTiming {
                 + HEALTH_BUDGET_SECONDS
                 + CREATE_BUDGET_SECONDS
                 + STALE_CLAIM_MARGIN_SECONDS
+                + 4 * settle_budget_seconds
+                + migrate_budget_seconds
                 + JOB_DEADLINE_MARGIN_SECONDS,
             peer_wait_seconds: PEER_WAIT_SECONDS,
             rejoin_budget_seconds: REJOIN_BUDGET_SECONDS,
@@ -133,6 +170,13 @@ pub(crate) struct SentinelTiming {
     /// shutdown margin, so the pause outlasts the failover; the shutdown that follows the hook
     /// ends it by closing the paused connections.
     pub(crate) write_pause_seconds: u32,
+    /// How long the reconcile Job waits for every pod to answer, and for removed pods to go.
+    pub(crate) pods_wait_seconds: u32,
+    /// How long the Job waits, after `SENTINEL RESET` on one Sentinel, for it to see every
+    /// other Sentinel and replica again.
+    pub(crate) rediscover_seconds: u32,
+    /// The Job's deadline: the pods' wait, then one rediscovery per Sentinel, and a margin.
+    pub(crate) job_deadline_seconds: u32,
 }
 
 impl SentinelTiming {
@@ -145,8 +189,19 @@ impl SentinelTiming {
         )
     }
 
-    pub(crate) fn new(down_after_ms: u32, failover_timeout_ms: u32, grace_seconds: u32) -> Self {
+    pub(crate) fn new(
+        down_after_ms: u32,
+        failover_timeout_ms: u32,
+        grace_seconds: u32,
+        redis_pods: u32,
+    ) -> Self {
+        let pods_wait_seconds = PING_BUDGET_SECONDS + grace_seconds;
         SentinelTiming {
+            pods_wait_seconds,
+            rediscover_seconds: REDISCOVER_SECONDS,
+            job_deadline_seconds: pods_wait_seconds
+                + redis_pods * REDISCOVER_SECONDS
+                + JOB_DEADLINE_MARGIN_SECONDS,
             sentinel_ask_seconds: SENTINEL_ASK_SECONDS,
             sentinel_resolve_seconds: SENTINEL_RESOLVE_SECONDS,
             new_sentinel_ask_seconds: NEW_SENTINEL_ASK_SECONDS,
@@ -166,18 +221,21 @@ mod tests {
 
     #[test]
     fn derived_budgets() {
-        let c = ClusterTiming::new(5000, 60);
+        let c = ClusterTiming::new(5000, 60, 1 << 30);
         assert_eq!(c.empty_master_wait_seconds, 45);
         assert_eq!((c.prestop_wait_seconds, c.manual_failover_seconds), (50, 6));
-        assert_eq!(ClusterTiming::new(5000, 10).prestop_wait_seconds, 5);
+        assert_eq!(
+            ClusterTiming::new(5000, 10, 1 << 30).prestop_wait_seconds,
+            5
+        );
         assert!(c.job_deadline_seconds > c.ping_budget_seconds + c.health_budget_seconds);
-        let s = SentinelTiming::new(5000, 60000, 60);
+        let s = SentinelTiming::new(5000, 60000, 60, 3);
         assert_eq!(
             (s.failover_outcome_seconds, s.prestop_wait_seconds),
             (65, 50)
         );
         assert_eq!((s.catch_up_seconds, s.write_pause_seconds), (10, 60));
-        let short = SentinelTiming::new(5000, 60000, 10);
+        let short = SentinelTiming::new(5000, 60000, 10, 3);
         assert_eq!(
             (
                 short.prestop_wait_seconds,

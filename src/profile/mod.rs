@@ -56,7 +56,7 @@ pub(crate) struct Profile {
     /// and a Sentinel beside each Redis.
     pub(crate) mode: Mode,
     /// Release name: names every object. A DNS-1035 label of at most 44 characters, so that the
-    /// longest generated name (the bootstrap Job) still fits the 63-character limit.
+    /// longest generated name (the reconcile Job) still fits the 63-character limit.
     #[schemars(length(max = 44), regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"))]
     pub(crate) name: String,
     /// Namespace written into namespaced objects (a kustomize `namespace:` overlay may change it).

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use super::diagnostics::{FieldPath, Finding};
 use super::Profile;
-use crate::model::names::{BOOTSTRAP_JOB_SUFFIX, JOB_HASH_LEN};
+use crate::model::names::{JOB_HASH_LEN, RECONCILE_JOB_SUFFIX};
 use crate::model::{Labels, Names};
 
-/// The longest release name: `<name>-bootstrap-<8 hex>` (the Job, also its pods' `job-name`
+/// The longest release name: `<name>-reconcile-<8 hex>` (the Job, also its pods' `job-name`
 /// label) must fit in a 63-character label.
-pub const MAX_NAME_LEN: usize = 63 - BOOTSTRAP_JOB_SUFFIX.len() - JOB_HASH_LEN;
+pub const MAX_NAME_LEN: usize = 63 - RECONCILE_JOB_SUFFIX.len() - JOB_HASH_LEN;
 
 /// A DNS-1123 label: lower-case alphanumerics and `-`, starting and ending alphanumeric.
 pub(crate) fn is_dns_label(s: &str, max: usize) -> bool {
@@ -67,7 +67,7 @@ pub(super) fn check_release(p: &Profile, out: &mut Vec<Finding>) {
         };
         out.push(Finding::error(FieldPath::parse("name"), msg).help(format!(
             "use lower-case letters, digits and `-`, starting with a letter, at most {MAX_NAME_LEN} \
-             characters (the bootstrap Job appends `-bootstrap-<hash>` and must stay within 63)"
+             characters (the reconcile Job appends `-reconcile-<hash>` and must stay within 63)"
         )));
     }
     if !is_dns_label(&p.namespace, 63) {

@@ -232,7 +232,7 @@ const SCRIPT_COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "CLUSTER",
-        "the cluster's start, bootstrap and probe scripts call CLUSTER INFO, NODES, MEET, \
+        "the cluster's start, reconcile and probe scripts call CLUSTER INFO, NODES, MEET, \
          REPLICATE and FORGET",
     ),
     (

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::diagnostics::{FieldPath, Finding};
 use super::pod::{check_amounts, ResourceAmounts};
+use super::quantity::{parse_k8s_quantity, parse_redis_memory};
 use super::storage::StorageKind;
 use super::{Mode, Profile};
 use crate::model::{ClusterTiming, ClusterTopology, SentinelTiming, SentinelTopology, Topology};
@@ -14,6 +15,8 @@ use crate::model::{ClusterTiming, ClusterTopology, SentinelTiming, SentinelTopol
 const MAX_MASTERS: u32 = 16384;
 /// The most replicas per master; more add replication load without adding availability.
 const MAX_REPLICAS_PER_MASTER: u32 = 5;
+/// The most pods one scale-in step may retire.
+const MAX_RETIRING_PODS: u32 = 1000;
 /// The most Redis pods of one master set; beyond this, replication fan-out dominates.
 const MAX_SENTINEL_PODS: u32 = 15;
 
@@ -31,6 +34,12 @@ pub(crate) struct ClusterProfile {
     #[serde(default = "default_node_timeout")]
     #[schemars(range(min = 1000, max = 600000))]
     pub(crate) node_timeout_ms: u32,
+    /// Scale-in, step 1: the pods above the new `masters x (1 + replicas-per-master)` that the
+    /// StatefulSet keeps while the reconcile Job moves their slots away, detaches them and
+    /// resets them. Equal to the pods being removed; remove the line in step 2.
+    #[serde(default)]
+    #[schemars(range(max = 1000))]
+    pub(crate) retiring_pods: u32,
 }
 
 fn default_replicas() -> u32 {
@@ -124,7 +133,12 @@ pub(super) fn resolve(p: &Profile, out: &mut Vec<Finding>) -> Option<Topology> {
     }
     match (p.mode, &p.cluster, &p.sentinel) {
         (Mode::Cluster, Some(c), _) => c
-            .resolve(p.storage.kind, p.pod.termination_grace_period_seconds, out)
+            .resolve(
+                p.storage.kind,
+                p.pod.termination_grace_period_seconds,
+                data_bytes_per_master(p),
+                out,
+            )
             .map(Topology::Cluster),
         (Mode::Sentinel, _, Some(s)) => s
             .resolve(p.port, p.pod.termination_grace_period_seconds, out)
@@ -149,11 +163,23 @@ pub(super) fn resolve(p: &Profile, out: &mut Vec<Finding>) -> Option<Topology> {
     }
 }
 
+/// The most data one master can hold: `maxmemory`, or else the memory limit (unparsable
+/// sizes are reported by their own checks; 1 GiB stands in for them here).
+fn data_bytes_per_master(p: &Profile) -> u64 {
+    p.redis
+        .maxmemory
+        .as_deref()
+        .and_then(parse_redis_memory)
+        .or_else(|| parse_k8s_quantity(p.resources.memory_limit()).map(|b| b as u64))
+        .unwrap_or(1 << 30)
+}
+
 impl ClusterProfile {
     fn resolve(
         &self,
         storage: StorageKind,
         grace_seconds: u32,
+        data_bytes_per_master: u64,
         out: &mut Vec<Finding>,
     ) -> Option<ClusterTopology> {
         let before = out.len();
@@ -196,6 +222,15 @@ impl ClusterProfile {
                 .help("set `replicas-per-master = 1` so a replica can take over"),
             );
         }
+        if self.retiring_pods > MAX_RETIRING_PODS {
+            out.push(
+                Finding::error(
+                    path("cluster.retiring-pods"),
+                    format!("{} retiring pods is more than {MAX_RETIRING_PODS}", self.retiring_pods),
+                )
+                .help("set it to the number of pods the scale-in removes: the old pod count minus masters x (1 + replicas-per-master)"),
+            );
+        }
         if !(1000..=600_000).contains(&self.node_timeout_ms) {
             out.push(
                 Finding::error(
@@ -209,7 +244,12 @@ impl ClusterProfile {
             masters: self.masters,
             replicas_per_master: self.replicas_per_master,
             node_timeout_ms: self.node_timeout_ms,
-            timing: ClusterTiming::new(self.node_timeout_ms, grace_seconds),
+            retiring_pods: self.retiring_pods,
+            timing: ClusterTiming::new(
+                self.node_timeout_ms,
+                grace_seconds,
+                data_bytes_per_master.saturating_mul(u64::from(self.masters)),
+            ),
         })
     }
 }
@@ -299,6 +339,7 @@ impl SentinelProfile {
                 self.down_after_ms,
                 self.failover_timeout_ms,
                 grace_seconds,
+                n,
             ),
         })
     }

@@ -1,24 +1,12 @@
 //! Redis Cluster mode: the cluster bus port, the ConfigMap of a cluster, the preStop hand-over
-//! of a master, and the bootstrap Job (with its deny-all NetworkPolicy) that forms the cluster
-//! from empty nodes.
-//!
-//! The Job's name carries a hash of its own spec and script, so a re-apply after any change
-//! (topology, image, script) creates a new Job instead of failing on the immutable pod
-//! template, and an unchanged re-apply is a no-op.
+//! of a master, and the script of the reconcile Job that forms, grows and shrinks the cluster.
 
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, Lifecycle, PodSpec, PodTemplateSpec, ServicePort,
-};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::core::v1::{Container, ContainerPort, Lifecycle, ServicePort};
 
-use super::hash::short_hash;
-use super::meta;
 use super::mode::Mode;
-use super::networkpolicy::deny_all_ingress;
-use super::pod::{self, CONFIG_VOLUME, SECRET_VOLUME, TMP_VOLUME};
+use super::pod;
 use super::services::{self, CONTAINER_PORT};
-use crate::model::{paths, Amounts, ClusterTopology, Component, Model};
+use crate::model::{ClusterTopology, Model};
 use crate::templates::{self, ClusterContext, Script, TemplateError};
 
 const BUS_PORT_NAME: &str = "tcp-bus";
@@ -28,7 +16,7 @@ pub(super) struct ClusterMode<'a>(pub(super) &'a ClusterTopology);
 
 impl Mode for ClusterMode<'_> {
     fn config_files(&self, m: &Model) -> Result<Vec<(&'static str, String)>, TemplateError> {
-        templates::render_files(&Script::CLUSTER, &ClusterContext::new(m, self.0))
+        templates::render_files(self.scripts(), &ClusterContext::new(m, self.0))
     }
 
     fn start_script(&self) -> Script {
@@ -77,95 +65,15 @@ impl Mode for ClusterMode<'_> {
         vec![m.port, m.bus_port()]
     }
 
-    /// Nothing ever connects to the bootstrap Job's pod.
-    fn extra_network_policies(&self, m: &Model) -> Vec<NetworkPolicy> {
-        vec![deny_all_ingress(
-            m,
-            &m.names.bootstrap_network_policy,
-            Component::Bootstrap,
-        )]
+    fn scripts(&self) -> &'static [Script] {
+        &Script::CLUSTER
     }
 
-    fn jobs(&self, m: &Model, config: &ConfigMap) -> Vec<Job> {
-        vec![bootstrap_job(m, self.0, config)]
+    fn reconcile_script(&self) -> Script {
+        Script::ClusterReconcile
     }
 
-    fn job_component(&self) -> Option<Component> {
-        Some(Component::Bootstrap)
-    }
-}
-
-fn bootstrap_job(m: &Model, c: &ClusterTopology, config: &ConfigMap) -> Job {
-    let spec = job_spec(m, c);
-    let script = config
-        .data
-        .as_ref()
-        .and_then(|d| d.get(Script::ClusterBootstrap.key()))
-        .map_or("", String::as_str);
-    let spec_yaml = super::document(&spec);
-    // The document's `---\n` start does not change what the hash tells apart.
-    let spec_yaml = spec_yaml.strip_prefix("---\n").unwrap_or(&spec_yaml);
-    let hash = short_hash(&[spec_yaml.as_bytes(), script.as_bytes()]);
-    Job {
-        metadata: meta::namespaced(m, &m.names.bootstrap_job(&hash), Component::Bootstrap),
-        spec: Some(spec),
-        ..Job::default()
-    }
-}
-
-fn amounts(cpu: &str, memory: &str) -> Amounts {
-    Amounts {
-        cpu: Some(cpu.into()),
-        memory: memory.into(),
-    }
-}
-
-fn job_spec(m: &Model, c: &ClusterTopology) -> JobSpec {
-    JobSpec {
-        backoff_limit: Some(3),
-        active_deadline_seconds: Some(i64::from(c.timing.job_deadline_seconds)),
-        // Finished Jobs are cleaned up; re-creating one (kubectl apply, a GitOps sync) is safe
-        // because the script only checks a formed cluster.
-        ttl_seconds_after_finished: Some(86400),
-        template: PodTemplateSpec {
-            metadata: Some(meta::pod_template(
-                m,
-                Component::Bootstrap,
-                Default::default(),
-            )),
-            spec: Some(PodSpec {
-                restart_policy: Some("Never".into()),
-                automount_service_account_token: Some(false),
-                enable_service_links: Some(false),
-                service_account_name: m.pod.service_account_name.clone(),
-                security_context: Some(pod::pod_security_context()),
-                containers: vec![Container {
-                    name: "bootstrap".into(),
-                    image: Some(m.image.reference.clone()),
-                    image_pull_policy: Some(m.image.pull_policy.into()),
-                    command: Some(Script::ClusterBootstrap.command()),
-                    // POD_IP tells the scripts the cluster's address family.
-                    env: Some(pod::pod_env()),
-                    resources: Some(pod::resources(
-                        &amounts("50m", "64Mi"),
-                        &amounts("200m", "64Mi"),
-                    )),
-                    security_context: Some(pod::container_security_context()),
-                    volume_mounts: Some(vec![
-                        pod::mount(CONFIG_VOLUME, paths::CONFIG_DIR, true),
-                        pod::mount(SECRET_VOLUME, paths::SECRET_DIR, true),
-                        pod::mount(TMP_VOLUME, paths::TMP_DIR, false),
-                    ]),
-                    ..Container::default()
-                }],
-                volumes: Some(vec![
-                    pod::config_volume(m),
-                    pod::secret_volume(m),
-                    pod::empty_dir(TMP_VOLUME, false, "16Mi"),
-                ]),
-                ..pod::shared_spec(m)
-            }),
-        },
-        ..JobSpec::default()
+    fn reconcile_deadline_seconds(&self) -> u32 {
+        self.0.timing.job_deadline_seconds
     }
 }

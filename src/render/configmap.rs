@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use super::hash::short_hash;
 use super::meta;
 use crate::model::{Component, Model};
+use crate::templates::Script;
 
 pub(super) fn config_map(m: &Model, files: Vec<(&'static str, String)>) -> ConfigMap {
     ConfigMap {
@@ -19,11 +20,24 @@ pub(super) fn config_map(m: &Model, files: Vec<(&'static str, String)>) -> Confi
     }
 }
 
-/// A hash of the ConfigMap's files. Put on the pod template, it makes a config change roll the
-/// pods (a mounted ConfigMap alone updates files under a running Redis that never re-reads them).
-pub(super) fn content_hash(config: &ConfigMap) -> String {
+/// A hash of the ConfigMap's files that the pods read only when they start. Put on the pod
+/// template, it makes a config change roll the pods (a mounted ConfigMap alone updates files
+/// under a running Redis that never re-reads them). Files read at run time (the topology) or
+/// only by the Job are left out (`Script::restarts_pods`): a changed count rolls no pod.
+pub(super) fn content_hash(config: &ConfigMap, scripts: &[Script]) -> String {
+    let restarts_pods = |key: &str| {
+        scripts
+            .iter()
+            .filter(|s| s.key() == key)
+            .all(|s| s.restarts_pods())
+    };
     let mut parts: Vec<&[u8]> = Vec::new();
-    for (k, v) in config.data.iter().flatten() {
+    for (k, v) in config
+        .data
+        .iter()
+        .flatten()
+        .filter(|(k, _)| restarts_pods(k))
+    {
         parts.push(k.as_bytes());
         parts.push(v.as_bytes());
     }

@@ -8,6 +8,7 @@
 mod cluster;
 mod configmap;
 mod hash;
+mod job;
 mod kustomization;
 mod meta;
 mod mode;
@@ -37,7 +38,7 @@ pub enum Concern {
     StatefulSet,
     PodDisruptionBudget,
     NetworkPolicy,
-    BootstrapJob,
+    ReconcileJob,
 }
 
 impl Concern {
@@ -49,7 +50,7 @@ impl Concern {
         Concern::StatefulSet,
         Concern::PodDisruptionBudget,
         Concern::NetworkPolicy,
-        Concern::BootstrapJob,
+        Concern::ReconcileJob,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -61,7 +62,7 @@ impl Concern {
             Concern::StatefulSet => "statefulset.yaml",
             Concern::PodDisruptionBudget => "pdb.yaml",
             Concern::NetworkPolicy => "networkpolicy.yaml",
-            Concern::BootstrapJob => "bootstrap-job.yaml",
+            Concern::ReconcileJob => "reconcile-job.yaml",
         }
     }
 }
@@ -78,7 +79,7 @@ pub struct Rendered {
 pub(crate) fn render(m: &Model) -> Result<Vec<Rendered>, TemplateError> {
     let mode = mode::of(m);
     let config = configmap::config_map(m, mode.config_files(m)?);
-    let config_hash = configmap::content_hash(&config);
+    let config_hash = configmap::content_hash(&config, mode.scripts());
     let mut out = Vec::with_capacity(Concern::ALL.len());
     let mut push = |concern, yaml: String| {
         if !yaml.is_empty() {
@@ -104,7 +105,10 @@ pub(crate) fn render(m: &Model) -> Result<Vec<Rendered>, TemplateError> {
         Concern::NetworkPolicy,
         documents(networkpolicy::network_policies(m, &*mode)),
     );
-    push(Concern::BootstrapJob, documents(mode.jobs(m, &config)));
+    push(
+        Concern::ReconcileJob,
+        document(&job::reconcile_job(m, &*mode, &config)),
+    );
     Ok(out)
 }
 

@@ -1,13 +1,11 @@
 //! What each mode supplies to the shared objects. `cluster` and `sentinel` implement it; the
 //! StatefulSet, Services and NetworkPolicy ask it instead of matching on the mode.
 
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, ContainerPort, Lifecycle, ServicePort};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::core::v1::{Container, ContainerPort, Lifecycle, ServicePort};
 
 use super::cluster::ClusterMode;
 use super::sentinel::SentinelMode;
-use crate::model::{Component, Model, Topology};
+use crate::model::{Model, Topology};
 use crate::templates::{Script, TemplateError};
 
 pub(super) trait Mode {
@@ -30,12 +28,11 @@ pub(super) trait Mode {
     /// Ports clients use, and ports only the release's own pods use among themselves.
     fn client_ports(&self, m: &Model) -> Vec<u16>;
     fn peer_ports(&self, m: &Model) -> Vec<u16>;
-    /// NetworkPolicies beyond the one in front of the Redis pods.
-    fn extra_network_policies(&self, m: &Model) -> Vec<NetworkPolicy>;
-    /// Jobs the release runs (after the pods, in the last file).
-    fn jobs(&self, m: &Model, config: &ConfigMap) -> Vec<Job>;
-    /// The component of those Jobs' pods, which reach Redis as clients.
-    fn job_component(&self) -> Option<Component>;
+    /// The mode's ConfigMap files.
+    fn scripts(&self) -> &'static [Script];
+    /// The reconcile Job's command, and its deadline.
+    fn reconcile_script(&self) -> Script;
+    fn reconcile_deadline_seconds(&self) -> u32;
 }
 
 pub(super) fn of(m: &Model) -> Box<dyn Mode + '_> {

@@ -1,6 +1,6 @@
 //! NetworkPolicy in front of the Redis pods: the ports the release's pods use among themselves
-//! only between them; the client ports from the release's pods, the bootstrap Job and the
-//! selected clients. The mode adds its own policies (the cluster's bootstrap Job).
+//! only between them; the client ports from the release's pods, the reconcile Job and the
+//! selected clients. The mode adds its own policies (the cluster's reconcile Job).
 
 use std::collections::BTreeMap;
 
@@ -86,12 +86,8 @@ pub(super) fn network_policies(m: &Model, mode: &dyn Mode) -> Vec<NetworkPolicy>
             ports: Some(client_ports),
         }
     } else {
-        // The release's Jobs (the cluster's bootstrap) are clients too; Sentinel mode has none.
-        let mut from: Vec<_> = mode
-            .job_component()
-            .map(|c| pods(m.labels.selector(c)))
-            .into_iter()
-            .collect();
+        // The release's reconcile Job is a client too.
+        let mut from = vec![pods(m.labels.selector(Component::Reconcile))];
         if np.clients.is_empty() {
             // Every pod in the release's namespace.
             from.push(NetworkPolicyPeer {
@@ -115,6 +111,11 @@ pub(super) fn network_policies(m: &Model, mode: &dyn Mode) -> Vec<NetworkPolicy>
             ..NetworkPolicySpec::default()
         }),
     }];
-    policies.extend(mode.extra_network_policies(m));
+    // Nothing ever connects to the reconcile Job's pod.
+    policies.push(deny_all_ingress(
+        m,
+        &m.names.reconcile_network_policy,
+        Component::Reconcile,
+    ));
     policies
 }

@@ -1,4 +1,4 @@
-//! Pieces shared by the Redis pods and the bootstrap Job's pod: hardened security contexts,
+//! Pieces shared by the Redis pods and the reconcile Job's pod: hardened security contexts,
 //! the ConfigMap/Secret/scratch volumes, downward-API env, ports, probes and resources.
 
 use std::collections::BTreeMap;

@@ -1,15 +1,13 @@
 //! Sentinel mode: a Sentinel beside Redis in every pod, the Sentinel port for clients, and the
 //! preStop hand-over of a master.
 
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, ContainerPort, Lifecycle, ServicePort};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::core::v1::{Container, ContainerPort, Lifecycle, ServicePort};
 
 use super::mode::Mode;
 use super::pod::{self, RUNTIME_VOLUME, TMP_VOLUME};
 use super::services::{self, CONTAINER_PORT};
 use super::statefulset::data_mounts;
-use crate::model::{paths, Component, Model, SentinelTopology};
+use crate::model::{paths, Model, SentinelTopology};
 use crate::templates::{self, ProbeMode, Script, SentinelContext, TemplateError};
 
 const SENTINEL_PORT_NAME: &str = "tcp-sentinel";
@@ -19,7 +17,7 @@ pub(super) struct SentinelMode<'a>(pub(super) &'a SentinelTopology);
 
 impl Mode for SentinelMode<'_> {
     fn config_files(&self, m: &Model) -> Result<Vec<(&'static str, String)>, TemplateError> {
-        templates::render_files(&Script::SENTINEL, &SentinelContext::new(m, self.0))
+        templates::render_files(self.scripts(), &SentinelContext::new(m, self.0))
     }
 
     fn start_script(&self) -> Script {
@@ -84,17 +82,18 @@ impl Mode for SentinelMode<'_> {
         self.client_ports(m)
     }
 
-    fn extra_network_policies(&self, _: &Model) -> Vec<NetworkPolicy> {
-        Vec::new()
+    fn scripts(&self) -> &'static [Script] {
+        &Script::SENTINEL
     }
 
-    /// No bootstrap: each pod asks the Sentinels whom to follow.
-    fn jobs(&self, _: &Model, _: &ConfigMap) -> Vec<Job> {
-        Vec::new()
+    /// Each pod asks the Sentinels whom to follow; the Job only makes the Sentinels forget
+    /// removed pods and sets the quorum.
+    fn reconcile_script(&self) -> Script {
+        Script::SentinelReconcile
     }
 
-    fn job_component(&self) -> Option<Component> {
-        None
+    fn reconcile_deadline_seconds(&self) -> u32 {
+        self.0.timing.job_deadline_seconds
     }
 }
 

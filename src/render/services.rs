@@ -1,5 +1,5 @@
 //! The headless Service (stable per-pod DNS, published before readiness so peers and the
-//! bootstrap Job can find starting pods) and the client Service.
+//! reconcile Job can find starting pods) and the client Service.
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;

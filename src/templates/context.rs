@@ -22,6 +22,7 @@ struct Common<'a> {
     runtime_dir: &'static str,
     data_dir: &'static str,
     redis_conf_path: String,
+    topology_path: String,
     probe_startup: &'static str,
     probe_liveness: &'static str,
     probe_readiness: &'static str,
@@ -41,7 +42,7 @@ struct Directive<'a> {
 }
 
 impl<'a> Common<'a> {
-    fn new(m: &'a Model, redis_conf: Script) -> Self {
+    fn new(m: &'a Model, redis_conf: Script, topology: Script) -> Self {
         Common {
             release: &m.names.release,
             statefulset: &m.names.statefulset,
@@ -54,6 +55,7 @@ impl<'a> Common<'a> {
             runtime_dir: paths::RUNTIME_DIR,
             data_dir: paths::DATA_DIR,
             redis_conf_path: redis_conf.path(),
+            topology_path: topology.path(),
             probe_startup: ProbeMode::Startup.as_str(),
             probe_liveness: ProbeMode::Liveness.as_str(),
             probe_readiness: ProbeMode::Readiness.as_str(),
@@ -79,6 +81,7 @@ pub(crate) struct ClusterContext<'a> {
     common: Common<'a>,
     masters: u32,
     replicas_per_master: u32,
+    members: u32,
     node_timeout_ms: u32,
     #[serde(flatten)]
     timing: &'a ClusterTiming,
@@ -87,9 +90,10 @@ pub(crate) struct ClusterContext<'a> {
 impl<'a> ClusterContext<'a> {
     pub(crate) fn new(m: &'a Model, c: &'a ClusterTopology) -> Self {
         ClusterContext {
-            common: Common::new(m, Script::ClusterRedisConf),
+            common: Common::new(m, Script::ClusterRedisConf, Script::ClusterTopology),
             masters: c.masters,
             replicas_per_master: c.replicas_per_master,
+            members: c.members(),
             node_timeout_ms: c.node_timeout_ms,
             timing: &c.timing,
         }
@@ -117,7 +121,7 @@ pub(crate) struct SentinelContext<'a> {
 impl<'a> SentinelContext<'a> {
     pub(crate) fn new(m: &'a Model, s: &'a SentinelTopology) -> Self {
         SentinelContext {
-            common: Common::new(m, Script::SentinelRedisConf),
+            common: Common::new(m, Script::SentinelRedisConf, Script::SentinelTopology),
             master_set: &s.master_set,
             sentinel_port: s.port,
             quorum: s.quorum,

@@ -38,13 +38,16 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "cluster/start/self-form.sh.j2",
     "cluster/start.sh.j2",
     "cluster/probe.sh.j2",
-    "cluster/bootstrap.sh.j2",
+    "cluster/reconcile.sh.j2",
     "cluster/prestop.sh.j2",
+    "cluster/topology.j2",
     "sentinel/lib.sh.j2",
     "sentinel/redis-start.sh.j2",
     "sentinel/sentinel-start.sh.j2",
     "sentinel/probe.sh.j2",
     "sentinel/prestop.sh.j2",
+    "sentinel/topology.j2",
+    "sentinel/reconcile.sh.j2",
     "starter.toml.j2",
 ];
 

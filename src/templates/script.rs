@@ -12,10 +12,12 @@ pub(crate) enum Script {
     ClusterStart,
     /// Cluster mode: startup, liveness and readiness probes.
     ClusterProbe,
-    /// Cluster mode: the bootstrap Job's command.
-    ClusterBootstrap,
+    /// Cluster mode: the reconcile Job's command.
+    ClusterReconcile,
     /// Cluster mode: the Redis container's preStop hand-over (`CLUSTER FAILOVER`).
     ClusterPreStop,
+    /// Cluster mode: the shape (pods, masters, replicas), read by the scripts when they run.
+    ClusterTopology,
     /// Sentinel mode: redis.conf.
     SentinelRedisConf,
     /// Sentinel mode: the Redis container's command.
@@ -26,23 +28,44 @@ pub(crate) enum Script {
     SentinelProbe,
     /// Sentinel mode: the Redis container's preStop hand-over.
     SentinelPreStop,
+    /// Sentinel mode: the shape (pods, quorum), read by the scripts when they run.
+    SentinelTopology,
+    /// Sentinel mode: the reconcile Job's command (Sentinels forget removed pods, quorum).
+    SentinelReconcile,
 }
 
 impl Script {
-    pub(crate) const CLUSTER: [Script; 5] = [
+    pub(crate) const CLUSTER: [Script; 6] = [
         Script::ClusterRedisConf,
         Script::ClusterStart,
         Script::ClusterProbe,
-        Script::ClusterBootstrap,
+        Script::ClusterReconcile,
         Script::ClusterPreStop,
+        Script::ClusterTopology,
     ];
-    pub(crate) const SENTINEL: [Script; 5] = [
+    pub(crate) const SENTINEL: [Script; 7] = [
         Script::SentinelRedisConf,
         Script::SentinelRedisStart,
         Script::SentinelStart,
         Script::SentinelProbe,
         Script::SentinelPreStop,
+        Script::SentinelTopology,
+        Script::SentinelReconcile,
     ];
+
+    /// Whether a change of this file must restart the Redis pods, which read it only when
+    /// they start. The topology is read by the scripts when they run, and the Jobs' scripts
+    /// run in the Jobs only (whose names carry their own hash): a changed count or Job script
+    /// rolls no pod.
+    pub(crate) fn restarts_pods(self) -> bool {
+        !matches!(
+            self,
+            Script::ClusterTopology
+                | Script::SentinelTopology
+                | Script::ClusterReconcile
+                | Script::SentinelReconcile
+        )
+    }
 
     /// The key in the ConfigMap, which is also the file name under the config mount.
     pub(crate) fn key(self) -> &'static str {
@@ -50,9 +73,11 @@ impl Script {
             Script::ClusterRedisConf | Script::SentinelRedisConf => "redis.conf",
             Script::ClusterStart | Script::SentinelRedisStart => "start.sh",
             Script::ClusterProbe | Script::SentinelProbe => "probe.sh",
-            Script::ClusterBootstrap => "bootstrap.sh",
+            Script::ClusterReconcile => "reconcile.sh",
             Script::SentinelStart => "sentinel.sh",
             Script::ClusterPreStop | Script::SentinelPreStop => "prestop.sh",
+            Script::ClusterTopology | Script::SentinelTopology => "topology",
+            Script::SentinelReconcile => "reconcile.sh",
         }
     }
 
@@ -62,13 +87,16 @@ impl Script {
             Script::ClusterRedisConf => "cluster/redis.conf.j2",
             Script::ClusterStart => "cluster/start.sh.j2",
             Script::ClusterProbe => "cluster/probe.sh.j2",
-            Script::ClusterBootstrap => "cluster/bootstrap.sh.j2",
+            Script::ClusterReconcile => "cluster/reconcile.sh.j2",
             Script::ClusterPreStop => "cluster/prestop.sh.j2",
             Script::SentinelRedisConf => "sentinel/redis.conf.j2",
             Script::SentinelRedisStart => "sentinel/redis-start.sh.j2",
             Script::SentinelStart => "sentinel/sentinel-start.sh.j2",
             Script::SentinelProbe => "sentinel/probe.sh.j2",
             Script::SentinelPreStop => "sentinel/prestop.sh.j2",
+            Script::ClusterTopology => "cluster/topology.j2",
+            Script::SentinelTopology => "sentinel/topology.j2",
+            Script::SentinelReconcile => "sentinel/reconcile.sh.j2",
         }
     }
 

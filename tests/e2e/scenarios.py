@@ -112,7 +112,7 @@ class Deployment:
                 now = str(self._client().health())
             except HarnessError as e:
                 now = f"(no health snapshot: {e})"
-            raise ScenarioFailure(step, f"bootstrap Job did not succeed: {r.reason}, exit "
+            raise ScenarioFailure(step, f"reconcile Job did not succeed: {r.reason}, exit "
                                         f"codes {r.exit_codes}.\nCluster now: {now}\n"
                                         f"Job log (tail):\n{r.logs[-4000:]}")
         return r
@@ -120,12 +120,12 @@ class Deployment:
     # -- scenarios ----------------------------------------------------------------------------
 
     def form(self, job_timeout: float = JOB_TIMEOUT) -> Health:
-        """1. Pods start in parallel, the bootstrap Job exits 0, the cluster is healthy."""
+        """1. Pods start in parallel, the reconcile Job exits 0, the cluster is healthy."""
         t0 = time.monotonic()
         pods = self.cluster.start_statefulset(self.rendered.statefulset, self.namespace)
         self._client()
         job = self._run_job("1", job_timeout)
-        self.figures.record("bootstrap_job_seconds", round(job.seconds, 1))
+        self.figures.record("reconcile_job_seconds", round(job.seconds, 1))
         secs, health = self._wait_healthy("1", t0, HEALTH_AFTER_JOB, QUICK_STABLE)
         self.figures.record("pod_start_to_healthy_seconds", secs)
         self.figures.record("read_only_root", all(
@@ -145,7 +145,7 @@ class Deployment:
         self._check_keys(step)
 
     def rerun_job(self) -> None:
-        """3. The bootstrap Job again: exit 0, node IDs and slot map unchanged."""
+        """3. The reconcile Job again: exit 0, node IDs and slot map unchanged."""
         before = self._client().health()
         if not before.ok:
             raise ScenarioFailure("3", f"not healthy before the second Job run: {before}")

@@ -1,7 +1,7 @@
 """Scenarios 1-5 on every bundled cluster profile, in order, on one formed cluster per profile:
-  1. pods start in parallel, the bootstrap Job exits 0, the cluster is healthy;
+  1. pods start in parallel, the reconcile Job exits 0, the cluster is healthy;
   2. 1000 keys written through a cluster-aware client, each acknowledged by WAIT 1;
-  3. the bootstrap Job again: exit 0, node IDs and slot map unchanged;
+  3. the reconcile Job again: exit 0, node IDs and slot map unchanged;
   4. SIGKILL the master of slot 0: its replica takes over, no acknowledged key lost, the
      recreated pod (new IP, same data) rejoins as a replica; then a graceful delete of slot
      0's master: its preStop (CLUSTER FAILOVER) makes its replica master within
@@ -42,7 +42,7 @@ def test_2_acknowledged_writes(deployment):
     run_step(deployment, "2", deployment.write)
 
 
-def test_3_bootstrap_job_is_idempotent(deployment):
+def test_3_reconcile_job_is_idempotent(deployment):
     run_step(deployment, "3", deployment.rerun_job)
 
 

@@ -1,7 +1,7 @@
-"""Two creators at once. The bootstrap Job and the first pod's self-form (start.sh, for a
+"""Two creators at once. The reconcile Job and the first pod's self-form (start.sh, for a
 cluster whose pods all came back empty) may both find every pod empty; the claim on ordinal 0
 (CLUSTER SET-CONFIG-EPOCH 1, granted once) must let exactly one of them create. Two copies of
-the bootstrap Job started together stand in for the pair: the same creation code and claim,
+the reconcile Job started together stand in for the pair: the same creation code and claim,
 with both creators released at the same moment instead of 30 s apart. And a claim left by a
 creator that died: the Job takes it over once stale."""
 
@@ -49,23 +49,23 @@ STALE_LINE = re.compile(r"^STALE_CLAIM_SECONDS=\d+$", re.M)
 
 
 def with_stale_claim_window(objects: list[dict], seconds: int) -> list[dict]:
-    """A copy of OBJECTS whose bootstrap Job script watches a stale claim SECONDS long (the
+    """A copy of OBJECTS whose reconcile Job script watches a stale claim SECONDS long (the
     first pod's self-form keeps the rendered window)."""
     out = copy.deepcopy(objects)
     changed = 0
     for cm in (o for o in out if o.get("kind") == "ConfigMap"):
         data = cm.get("data") or {}
-        if "bootstrap.sh" in data and STALE_LINE.search(data["bootstrap.sh"]):
-            data["bootstrap.sh"] = STALE_LINE.sub(f"STALE_CLAIM_SECONDS={seconds}",
-                                                  data["bootstrap.sh"])
+        if "reconcile.sh" in data and STALE_LINE.search(data["reconcile.sh"]):
+            data["reconcile.sh"] = STALE_LINE.sub(f"STALE_CLAIM_SECONDS={seconds}",
+                                                  data["reconcile.sh"])
             changed += 1
-    assert changed == 1, "no bootstrap.sh with a STALE_CLAIM_SECONDS line"
+    assert changed == 1, "no reconcile.sh with a STALE_CLAIM_SECONDS line"
     return out
 
 
 def test_a_stale_claim_is_taken_over(runtime, redkube_bin, tmp_path, figures_sink):
     """Issue 11, item 3: a creator that claimed pod 0 (CLUSTER SET-CONFIG-EPOCH 1) and died
-    before creating left epoch 1 on an empty node. The bootstrap Job must take the claim over
+    before creating left epoch 1 on an empty node. The reconcile Job must take the claim over
     once it has stayed stale for the window, and form the cluster (the old Job gave up at
     once and waited for a health that never came)."""
     rendered = render.render_profile(redkube_bin, PROFILE, tmp_path / "rendered")
