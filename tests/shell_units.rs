@@ -2518,3 +2518,89 @@ fn prestop_budgets_are_named_at_the_top() {
         }
     }
 }
+
+// ---- The reconcile Job's reading of the cluster (issue 12) -----------------------------------
+
+/// CLUSTER NODES becomes one line per node: ordinal, ID, role, master, slot count, open slots
+/// and health. A migration in flight is `open`, not ownership; a failed or address-less node
+/// is not `ok`; a slot range counts all its slots.
+#[test]
+fn the_reconcile_table_reads_roles_slots_migrations_and_health() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "reconcile.sh",
+        r#"for s in '0-5460' '5461 [100-<-0cf5]' '[100->-c1b5]' '' '1 3 7-9'; do slot_count "$s"; done
+        for f in migrating failed-over; do
+          node_table < "$FIXTURES/cluster-nodes-7.0-$f.txt" | sort | cut -c1-4,43-
+        done
+        host_ordinal "redis-cluster-12.redis-cluster-headless.redis.svc.cluster.local"
+        host_ordinal "other-3.redis-cluster-headless.redis.svc.cluster.local"
+        host_ordinal "redis-cluster-x.redis-cluster-headless.redis.svc.cluster.local"
+        echo end"#,
+    );
+    let want = "5461\n1\n0\n0\n5\n\
+        0 08 master - 5461 open ok\n1 9d master - 5462 closed ok\n\
+        2 88 master - 5461 closed ok\n3 61 replica 8876e540a7a7e00801dd67adc1a719a9e3012174 0 closed ok\n\
+        4 93 replica 086ca549aa36682d5f533b6cfc7db250da7bc8fd 0 closed ok\n\
+        5 9e replica 9df0d4453f2092975a0dbead0035705679342c4c 0 closed ok\n\
+        0 08 master - 5461 closed ok\n1 9d master - 5462 closed ok\n\
+        2 88 master - 0 closed fail\n3 61 master - 5461 closed ok\n\
+        4 93 replica 086ca549aa36682d5f533b6cfc7db250da7bc8fd 0 closed fail\n\
+        4 de master - 0 closed ok\n\
+        5 9e replica 9df0d4453f2092975a0dbead0035705679342c4c 0 closed noaddr\n12\nend";
+    assert_eq!(run.out(), want, "{}", run.context());
+}
+
+/// The masters kept: those with the most slots on member pods, then slot-less members by
+/// ordinal; a master on a retiring pod is never chosen. SHORT counts what is missing.
+#[test]
+fn the_reconcile_job_keeps_the_fullest_member_masters() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let table = "0 a0 master - 4000 closed ok\n1 a1 master - 4000 closed ok\n\
+                 2 a2 master - 4192 closed ok\n6 a6 master - 4192 closed ok\n\
+                 3 a3 replica a0 0 closed ok\n4 a4 master - 0 closed ok\n\
+                 5 a5 master - 0 closed ok";
+    let run = sh.run(
+        "reconcile.sh",
+        &format!(
+            r#"TABLE='{table}'
+        MEMBERS=6 MASTERS=3; choose_masters; echo $CHOSEN short=$SHORT
+        MEMBERS=6 MASTERS=5; choose_masters; echo $CHOSEN short=$SHORT
+        MEMBERS=6 MASTERS=6; choose_masters; echo $CHOSEN short=$SHORT
+        MEMBERS=6 MASTERS=3; slot_masters | cut -d' ' -f1 | tr '\n' ' '; echo
+        node_field a3 4; echo; ordinal_of a6; echo; id_of 5; echo"#
+        ),
+    );
+    assert_eq!(
+        run.out(),
+        "a2 a0 a1 short=0\na2 a0 a1 a4 a5 short=0\na2 a0 a1 a4 a5 short=1\n0 1 2 6 \na0\n6\na5",
+        "{}",
+        run.context()
+    );
+}
+
+/// A member the cluster does not list is added only when it answers cleanly empty: an unclean
+/// answer (NOAUTH) stops the Job for a retry, never taken for an empty node to add.
+#[test]
+fn the_reconcile_job_adds_only_cleanly_empty_pods() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let setup = r#"TABLE=$(node_table < "$FIXTURES/cluster-nodes-7.0-formed.txt")
+        MEMBERS=7 PODS=7
+        reply "$(pod 6)" 6379 cluster info -- cluster-info-7.0-alone.txt"#;
+    let run = sh.run(
+        "reconcile.sh",
+        &format!("{setup}\nreply \"$(pod 6)\" 6379 dbsize -- dbsize-7.0-zero.txt\nnew_members"),
+    );
+    assert_eq!((run.code, run.out()), (0, "6"), "{}", run.context());
+    let run = sh.run(
+        "reconcile.sh",
+        &format!("{setup}\nreply \"$(pod 6)\" 6379 dbsize -- reply-7.0-noauth.txt\nnew_members"),
+    );
+    assert_eq!(run.code, 1, "{}", run.context());
+    assert!(run.out().is_empty(), "{}", run.context());
+    assert!(
+        run.stderr.contains("is not in the cluster and not empty"),
+        "{}",
+        run.context()
+    );
+}

@@ -16,6 +16,9 @@ use super::pod::{self, CONFIG_VOLUME, SECRET_VOLUME, TMP_VOLUME};
 use crate::model::{paths, Amounts, Component, Model};
 use crate::templates::Script;
 
+/// How long a finished Job stays (its log with it).
+const JOB_TTL_SECONDS: i32 = 600;
+
 /// The environment variable that carries the topology file's settings, one line.
 const TOPOLOGY_ENV: &str = "REDKUBE_TOPOLOGY";
 
@@ -75,9 +78,10 @@ fn job_spec(m: &Model, mode: &dyn Mode, topology: &str) -> JobSpec {
         // attempt stopped.
         backoff_limit: Some(3),
         active_deadline_seconds: Some(i64::from(mode.reconcile_deadline_seconds())),
-        // Finished Jobs are cleaned up; re-creating one (kubectl apply, a GitOps sync) is safe
-        // because the script changes nothing on a reconciled deployment.
-        ttl_seconds_after_finished: Some(86400),
+        // A finished Job goes soon: a later apply that returns to a shape seen before has
+        // this Job's name again, and must find it gone to run it. Re-creating one (kubectl
+        // apply, a GitOps sync) is safe: the script changes nothing on a reconciled deployment.
+        ttl_seconds_after_finished: Some(JOB_TTL_SECONDS),
         template: PodTemplateSpec {
             metadata: Some(meta::pod_template(
                 m,
