@@ -1,5 +1,6 @@
 //! The command line. Every outcome maps to its exit code in [`Outcome::exit_code`]: 0 ok,
-//! 1 invalid profile or a change Kubernetes would refuse, 2 usage or I/O error, 3 a redkube
+//! 1 invalid profile or a refused change (Kubernetes would refuse it, or it is a scale-in
+//! that loses data), 2 usage or I/O error, 3 a redkube
 //! bug.
 
 use std::io::Write;
@@ -29,8 +30,9 @@ enum Outcome {
     Ok,
     /// A profile was rejected; its errors were printed.
     Invalid,
-    /// The new render changes what the API server refuses to update (immutable fields); the
-    /// refusals and their recipes were printed, and nothing was written.
+    /// The new render changes what the API server refuses to update (immutable fields), or
+    /// scales a Redis Cluster in without the retiring step; the refusals and their recipes
+    /// were printed, and nothing was written.
     Refused,
     /// Bad arguments, or a file that could not be read or written.
     Usage,
@@ -66,15 +68,16 @@ struct Cli {
 enum Command {
     /// Render a profile (`-` reads stdin): multi-document YAML to stdout, or one file per
     /// concern with -o. Over an earlier render in DIR, a change Kubernetes would refuse on
-    /// apply (a claim template, a selector, …) stops the write with exit 1 and a recipe.
+    /// apply (a claim template, a selector, …) or a cluster scale-in that skips the retiring
+    /// step stops the write with exit 1 and a recipe.
     /// Stdout mode cannot see what is deployed: compare with `redkube diff`.
     Render {
         profile: PathBuf,
         /// Write a folder (a kustomize base) instead of stdout.
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
-        /// Overwrite files in DIR that redkube did not write, and write even when Kubernetes
-        /// would refuse the change (the refusals are printed as warnings).
+        /// Overwrite files in DIR that redkube did not write, and write even when the change is
+        /// refused (the refusals are printed as warnings).
         #[arg(long, requires = "output")]
         force: bool,
         /// Treat warnings as errors: exit 1 and write nothing.
@@ -83,7 +86,7 @@ enum Command {
     },
     /// What applying the profile's render onto an earlier render would do, object by object:
     /// created, changed (which fields), unchanged, left alone; pods that roll, Jobs that run,
-    /// changes Kubernetes refuses (exit 1), RDB-format warnings. OLD is a folder from
+    /// changes Kubernetes or the scale-in guard refuses (exit 1), RDB-format warnings. OLD is a folder from
     /// `render -o` or a file from `render > file`.
     Diff {
         /// The earlier render: a folder or a multi-document YAML file.
@@ -330,7 +333,8 @@ fn render_command(profile: &Path, output: Option<&Path>, force: bool, strict: bo
 }
 
 /// Compare the new render with the one redkube wrote in `dir` before replacing it: warn about
-/// version changes, and stop on a change the API server would refuse (unless `--force`). Runs
+/// version changes, and stop on a change the API server would refuse or a scale-in that
+/// skips the retiring step (unless `--force`). Runs
 /// before the first byte is written, so a refusal leaves the folder as it was. Under
 /// `--strict` the version warnings fail it too, like every other warning.
 fn check_earlier_render(
@@ -366,7 +370,13 @@ fn check_earlier_render(
         dir.display(),
         dir.display()
     );
-    let plan = apply::plan(&old, &new, &apply);
+    let apply_checked = format!(
+        "redkube render {} -o {} && kubectl apply -k {}",
+        profile.display(),
+        dir.display(),
+        dir.display()
+    );
+    let plan = apply::plan(&old, &new, &apply, &apply_checked);
     for note in &plan.versions {
         say!("warning: {note}");
     }
@@ -381,21 +391,40 @@ fn check_earlier_render(
         return Ok(());
     }
     let level = if force { "warning" } else { "error" };
-    say!(
-        "{level}: Kubernetes would refuse {} change(s) of this render over the one in {}:\n{}",
-        plan.refusals.len(),
-        dir.display(),
-        plan.refusals_text("  ").trim_end()
-    );
+    if !plan.refusals.is_empty() {
+        say!(
+            "{level}: Kubernetes would refuse {} change(s) of this render over the one in {}:\n{}",
+            plan.refusals.len(),
+            dir.display(),
+            plan.refusals_text("  ").trim_end()
+        );
+    }
+    if !plan.guards.is_empty() {
+        say!(
+            "{level}: redkube refuses {} change(s) of this render over the one in {} \
+             (Kubernetes accepts them; the scale-in guard does not):\n{}",
+            plan.guards.len(),
+            dir.display(),
+            plan.guards_text("  ").trim_end()
+        );
+    }
     if force {
-        say!("warning: --force: writing anyway; apply the recipe above, or the apply fails");
+        if !plan.refusals.is_empty() {
+            say!("warning: --force: writing anyway; apply the recipe above, or the apply fails");
+        } else {
+            say!(
+                "warning: --force: writing anyway; applying it deletes the pods above the new \
+                 count with whatever they hold"
+            );
+        }
         return Ok(());
     }
     say!("error: nothing is written; follow the recipe, or --force to write anyway");
     Err(Outcome::Refused)
 }
 
-/// `redkube diff OLD PROFILE`: the plan on stdout; exit 1 when Kubernetes would refuse it.
+/// `redkube diff OLD PROFILE`: the plan on stdout; exit 1 when Kubernetes (or the scale-in
+/// guard) would refuse it.
 fn diff_command(old: &Path, profile: &Path, strict: bool) -> Outcome {
     let documents = match render_profile(profile, strict) {
         Ok(r) => r.documents,
@@ -419,7 +448,7 @@ fn diff_command(old: &Path, profile: &Path, strict: bool) -> Outcome {
         Err(e) => return bug(&e),
     };
     let apply = format!("redkube render {} | kubectl apply -f -", profile.display());
-    let plan = apply::plan(&old_objects, &new, &apply);
+    let plan = apply::plan(&old_objects, &new, &apply, &apply);
     let title = format!(
         "redkube diff {} {}: what kubectl apply of the new render does over the earlier one",
         old.display(),

@@ -564,14 +564,30 @@ fn stdout(o: &Output) -> String {
 /// GitOps repository would, for the tests that render over it. EXTRA: flags of that render.
 fn earlier_render(profile_name: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("deploy");
     let path = profile(profile_name);
+    let dir = render_into(&scratch, &path, extra);
+    (scratch, dir)
+}
+
+/// An earlier render (`deploy/`) of a bundled profile with some lines replaced.
+fn earlier_render_edited(
+    profile_name: &str,
+    edits: &[(&str, &str)],
+) -> (tempfile::TempDir, PathBuf) {
+    let scratch = tempfile::tempdir().unwrap();
+    let path = edited_profile(scratch.path(), profile_name, edits);
+    let dir = render_into(&scratch, &path, &[]);
+    (scratch, dir)
+}
+
+fn render_into(scratch: &tempfile::TempDir, path: &str, extra: &[&str]) -> PathBuf {
+    let dir = scratch.path().join("deploy");
     let mut args = vec!["render"];
     args.extend_from_slice(extra);
-    args.extend([path.as_str(), "-o", dir.to_str().unwrap()]);
+    args.extend([path, "-o", dir.to_str().unwrap()]);
     let first = redkube(&args);
     assert!(first.status.success(), "{}", stderr(&first));
-    (scratch, dir)
+    dir
 }
 
 #[test]
@@ -792,4 +808,194 @@ fn strict_fails_on_a_version_warning_and_writes_nothing() {
     assert!(err.contains("Redis 7.4 writes RDB format 12"), "{err}");
     assert!(err.contains("--strict: nothing is written"), "{err}");
     assert_eq!(folder_bytes(&dir), before, "nothing is written");
+}
+
+fn replicas_in(dir: &Path) -> String {
+    let sts = std::fs::read_to_string(dir.join("statefulset.yaml")).unwrap();
+    sts.lines()
+        .find_map(|l| l.strip_prefix("  replicas: "))
+        .unwrap()
+        .to_string()
+}
+
+/// The cluster profile at 4 masters x (1 + 1) = 8 pods, the earlier render of the scale-in
+/// tests; the bundled one (3 masters, 6 pods) is where they go.
+const FOUR_MASTERS: &[(&str, &str)] = &[("masters = 3", "masters = 4")];
+
+/// Step 1 of the scale-in to 3 masters with K retiring pods.
+fn step_one(scratch: &Path, k: u32) -> String {
+    let retiring = format!("masters = 3\nretiring-pods = {k}");
+    let path = edited_profile(
+        scratch,
+        "cluster-storageclass.toml",
+        &[("masters = 3", retiring.as_str())],
+    );
+    let named = scratch.join(format!("step-one-{k}.toml"));
+    std::fs::rename(&path, &named).unwrap();
+    named.display().to_string()
+}
+
+#[test]
+fn a_cluster_scale_in_in_one_step_is_refused_and_force_writes_it() {
+    let (_scratch, dir) = earlier_render_edited("cluster-storageclass.toml", FOUR_MASTERS);
+    let d = dir.to_str().unwrap();
+    let before = folder_bytes(&dir);
+    let three = profile("cluster-storageclass.toml");
+    let out = redkube(&["render", &three, "-o", d]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(folder_bytes(&dir), before, "nothing is written");
+    for expected in [
+        "redkube refuses 1 change(s)",
+        "StatefulSet redis/redis-cluster\n    spec.replicas: 8 -> 6",
+        "deletes the highest ordinals (redis-cluster-6 to redis-cluster-7) at once",
+        "may be masters with slots",
+        "the earlier render retires no pod (its topology: pods=8, members=8)",
+        "keep the new counts (masters = 3, replicas-per-master = 1) and add under [cluster]: \
+         retiring-pods = 2",
+        "kubectl wait --for=condition=complete job/$(kubectl get jobs -l \
+         app.kubernetes.io/component=reconcile,app.kubernetes.io/instance=redis-cluster -n redis",
+        "# step 2: remove the retiring-pods line, render and apply: the StatefulSet shrinks to 6",
+        &format!("redkube render {three} -o {d} && kubectl apply -k {d}"),
+        "nothing is written",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+    assert!(!err.contains("Kubernetes would refuse"), "{err}");
+
+    // diff says the same, with exit 1.
+    let diff = redkube(&["diff", d, &three]);
+    assert_eq!(diff.status.code(), Some(1));
+    let report = stdout(&diff);
+    for expected in [
+        "change     StatefulSet redis/redis-cluster  [scales 8 -> 6 pods] [refused by redkube]\n",
+        "refused by redkube (1): Kubernetes accepts these; the scale-in guard does not",
+        "retiring-pods = 2",
+        "1 refused",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing `{expected}` in:\n{report}"
+        );
+    }
+
+    // --force writes anyway, and still says what it does.
+    let forced = redkube(&["render", &three, "-o", d, "--force"]);
+    let err = stderr(&forced);
+    assert!(forced.status.success(), "{err}");
+    assert!(
+        err.contains("warning: redkube refuses 1 change(s)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("deletes the pods above the new count"),
+        "{err}"
+    );
+    assert_eq!(replicas_in(&dir), "6");
+}
+
+#[test]
+fn a_cluster_scale_in_passes_in_two_steps_and_a_wrong_step_one_is_refused() {
+    let (scratch, dir) = earlier_render_edited("cluster-storageclass.toml", FOUR_MASTERS);
+    let d = dir.to_str().unwrap();
+    let before = folder_bytes(&dir);
+
+    // Step 1 must keep the 8 pods: retiring-pods = 8 - 6 members = 2, not 1 nor 3.
+    for (k, effect) in [
+        (
+            1,
+            "This one would shrink now, deleting redis-cluster-7 before",
+        ),
+        (3, "This one would grow by 1 pod(s) only to retire them"),
+    ] {
+        let wrong = step_one(scratch.path(), k);
+        let out = redkube(&["render", &wrong, "-o", d]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "retiring-pods = {k}: {err}");
+        assert_eq!(folder_bytes(&dir), before, "nothing is written");
+        for expected in [
+            &format!("the new render retires {k} pod(s) above its 6 members"),
+            "but the earlier one has 8: step 1 of a scale-in must keep the pod count",
+            effect,
+            "retiring-pods is the pods being removed, 8 - 6 members = 2",
+            "retiring-pods = 2",
+        ] {
+            assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+        }
+    }
+
+    // Step 1: the StatefulSet keeps its 8 pods; the topology retires the top 2.
+    let right = step_one(scratch.path(), 2);
+    let out = redkube(&["render", &right, "-o", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("refuse"), "{}", stderr(&out));
+    assert_eq!(replicas_in(&dir), "8");
+    let cm = std::fs::read_to_string(dir.join("configmap.yaml")).unwrap();
+    assert!(
+        cm.contains("    pods=8\n    members=6\n    masters=3\n"),
+        "{cm}"
+    );
+
+    // Step 2 (after the reconcile Job completed): the line goes, the StatefulSet shrinks.
+    let three = profile("cluster-storageclass.toml");
+    let diff = redkube(&["diff", d, &three]);
+    assert_eq!(diff.status.code(), Some(0), "{}", stdout(&diff));
+    assert!(
+        stdout(&diff)
+            .contains("change     StatefulSet redis/redis-cluster  [scales 8 -> 6 pods]\n"),
+        "{}",
+        stdout(&diff)
+    );
+    let out = redkube(&["render", &three, "-o", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("refuse"), "{}", stderr(&out));
+    assert_eq!(replicas_in(&dir), "6");
+}
+
+#[test]
+fn a_cluster_scale_out_passes_and_rolls_no_pod() {
+    let (scratch, dir) = earlier_render("cluster-storageclass.toml", &[]);
+    let d = dir.to_str().unwrap();
+    let four = edited_profile(scratch.path(), "cluster-storageclass.toml", FOUR_MASTERS);
+    let diff = redkube(&["diff", d, &four]);
+    assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
+    let report = stdout(&diff);
+    assert!(
+        report.contains("change     StatefulSet redis/redis-cluster  [scales 6 -> 8 pods]\n"),
+        "{report}"
+    );
+    assert!(!report.contains("rolls pods"), "{report}");
+    assert!(report.contains(", 0 refused,"), "{report}");
+    let out = redkube(&["render", &four, "-o", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("refuse"), "{}", stderr(&out));
+    assert_eq!(replicas_in(&dir), "8");
+}
+
+/// Sentinel mode has no retiring step and no guard: a removed pod's preStop hands the master
+/// over.
+#[test]
+fn a_sentinel_scale_in_passes() {
+    let (_scratch, dir) = earlier_render_edited(
+        "sentinel.toml",
+        &[
+            ("redis-pods = 3", "redis-pods = 5"),
+            ("sentinels = 3", "sentinels = 5"),
+        ],
+    );
+    let d = dir.to_str().unwrap();
+    assert_eq!(replicas_in(&dir), "5");
+    let three = profile("sentinel.toml");
+    let diff = redkube(&["diff", d, &three]);
+    assert_eq!(diff.status.code(), Some(0), "{}", stdout(&diff));
+    assert!(
+        stdout(&diff)
+            .contains("change     StatefulSet redis/redis-sentinel  [scales 5 -> 3 pods]\n"),
+        "{}",
+        stdout(&diff)
+    );
+    let out = redkube(&["render", &three, "-o", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("refuse"), "{}", stderr(&out));
+    assert_eq!(replicas_in(&dir), "3");
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::fields::{changes, FieldChange, FieldPath};
 use super::immutable::{self, Context, Refusal};
 use super::objects::{Key, Object, Objects};
+use super::scale;
 use super::version::{self, VersionNote};
 
 /// At most this many changed paths are listed per object; the rest are counted.
@@ -34,6 +35,8 @@ pub(crate) enum Flag {
     JobRunsAtOnce,
     /// The API server refuses the update (see the refusals).
     Refused,
+    /// Kubernetes accepts it, redkube refuses it: a scale-in that loses data (see the guards).
+    Guarded,
 }
 
 impl std::fmt::Display for Flag {
@@ -49,6 +52,7 @@ impl std::fmt::Display for Flag {
             Flag::Scales { from, to } => write!(f, "scales {from} -> {to} pods"),
             Flag::JobRunsAtOnce => f.write_str("new Job runs at once"),
             Flag::Refused => f.write_str("refused by Kubernetes"),
+            Flag::Guarded => f.write_str("refused by redkube"),
         }
     }
 }
@@ -64,16 +68,26 @@ pub(crate) struct Entry {
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) entries: Vec<Entry>,
+    /// What the API server refuses.
     pub(crate) refusals: Vec<Refusal>,
+    /// What redkube refuses though Kubernetes accepts it (`scale`): same exit code and
+    /// `--force`, told apart in the text.
+    pub(crate) guards: Vec<Refusal>,
     pub(crate) versions: Vec<VersionNote>,
 }
 
 /// Compare `old` (an earlier render) with `new`: the new render's objects in its order, then
 /// the objects only the earlier one has, in its order.
-pub(crate) fn plan(old: &Objects, new: &Objects, apply: &str) -> Plan {
-    let cx = Context { apply, new };
+pub(crate) fn plan(old: &Objects, new: &Objects, apply: &str, apply_checked: &str) -> Plan {
+    let cx = Context {
+        apply,
+        apply_checked,
+        old,
+        new,
+    };
     let mut entries = Vec::new();
     let mut refusals = Vec::new();
+    let mut guards = Vec::new();
     for n in new.iter() {
         let Some(o) = old.get(&n.key) else {
             let flags = if n.key.kind == "Job" {
@@ -102,6 +116,10 @@ pub(crate) fn plan(old: &Objects, new: &Objects, apply: &str) -> Plan {
             flags.push(Flag::Refused);
             refusals.push(r);
         }
+        if let Some(r) = scale::check(o, n, &cx) {
+            flags.push(Flag::Guarded);
+            guards.push(r);
+        }
         entries.push(Entry {
             key: n.key.clone(),
             status: Status::Changed(changed),
@@ -118,6 +136,7 @@ pub(crate) fn plan(old: &Objects, new: &Objects, apply: &str) -> Plan {
     Plan {
         entries,
         refusals,
+        guards,
         versions: version::notes(old, new),
     }
 }
@@ -156,44 +175,13 @@ fn consequences(old: &Object, new: &Object, changed: &[FieldChange]) -> Vec<Flag
 
 impl Plan {
     pub(crate) fn is_refused(&self) -> bool {
-        !self.refusals.is_empty()
+        !self.refusals.is_empty() || !self.guards.is_empty()
     }
 
-    /// The refusals as text, one block per object; consecutive refusals with the same reason
-    /// and frame (one PersistentVolume per pod) share one recipe.
+    /// The API server's refusals as text, one block per object; consecutive refusals with the
+    /// same reason and frame (one PersistentVolume per pod) share one recipe.
     pub(crate) fn refusals_text(&self, indent: &str) -> String {
-        let mut s = String::new();
-        let mut i = 0;
-        while i < self.refusals.len() {
-            let first = &self.refusals[i];
-            let mut group = vec![first];
-            while let Some(next) = self.refusals.get(i + group.len()) {
-                if next.why == first.why && next.recipe.same_frame(&first.recipe) {
-                    group.push(next);
-                } else {
-                    break;
-                }
-            }
-            for r in &group {
-                let _ = writeln!(s, "{indent}{}", r.key);
-                for c in &r.changes {
-                    let hide = c.is_secret_data(&r.key.kind);
-                    let _ = writeln!(s, "{indent}  {}", c.describe(hide));
-                }
-            }
-            let _ = writeln!(s, "{indent}  why: {}", first.why);
-            let _ = writeln!(s, "{indent}  recipe:");
-            let lines = first
-                .recipe
-                .before
-                .iter()
-                .chain(group.iter().flat_map(|r| &r.recipe.each))
-                .chain(&first.recipe.after);
-            for line in lines {
-                let _ = writeln!(s, "{indent}    {line}");
-            }
-            i += group.len();
-        }
+        let mut s = blocks(&self.refusals, indent);
         if self
             .refusals
             .iter()
@@ -206,6 +194,11 @@ impl Plan {
             );
         }
         s
+    }
+
+    /// redkube's own refusals (the scale-in guard) as text, in the same form.
+    pub(crate) fn guards_text(&self, indent: &str) -> String {
+        blocks(&self.guards, indent)
     }
 
     /// The report of `redkube diff`: deterministic, meant to be pasted in a pull request.
@@ -267,6 +260,15 @@ impl Plan {
             );
             s.push_str(&self.refusals_text("  "));
         }
+        if !self.guards.is_empty() {
+            let _ = writeln!(s);
+            let _ = writeln!(
+                s,
+                "refused by redkube ({}): Kubernetes accepts these; the scale-in guard does not",
+                self.guards.len()
+            );
+            s.push_str(&self.guards_text("  "));
+        }
         if !self.versions.is_empty() {
             let _ = writeln!(s);
             let _ = writeln!(s, "warnings:");
@@ -284,9 +286,47 @@ impl Plan {
             "summary: {created} to create, {changed} to change{}, {unchanged} unchanged, {left} \
              left alone, {} refused, {} warning(s)",
             if rolls { " (pods roll)" } else { "" },
-            self.refusals.len(),
+            self.refusals.len() + self.guards.len(),
             self.versions.len()
         );
         s
     }
+}
+
+/// Refusals as text blocks: the object and its fields, why, the recipe. Consecutive refusals
+/// with the same reason and frame share one recipe.
+fn blocks(refusals: &[Refusal], indent: &str) -> String {
+    let mut s = String::new();
+    let mut i = 0;
+    while i < refusals.len() {
+        let first = &refusals[i];
+        let mut group = vec![first];
+        while let Some(next) = refusals.get(i + group.len()) {
+            if next.why == first.why && next.recipe.same_frame(&first.recipe) {
+                group.push(next);
+            } else {
+                break;
+            }
+        }
+        for r in &group {
+            let _ = writeln!(s, "{indent}{}", r.key);
+            for c in &r.changes {
+                let hide = c.is_secret_data(&r.key.kind);
+                let _ = writeln!(s, "{indent}  {}", c.describe(hide));
+            }
+        }
+        let _ = writeln!(s, "{indent}  why: {}", first.why);
+        let _ = writeln!(s, "{indent}  recipe:");
+        let lines = first
+            .recipe
+            .before
+            .iter()
+            .chain(group.iter().flat_map(|r| &r.recipe.each))
+            .chain(&first.recipe.after);
+        for line in lines {
+            let _ = writeln!(s, "{indent}    {line}");
+        }
+        i += group.len();
+    }
+    s
 }

@@ -60,7 +60,12 @@ impl Recipe {
 
 /// How the recipes apply the new render (`kubectl apply -k DIR`, or what `diff` suggests).
 pub(crate) struct Context<'a> {
+    /// Writes the new render over a refusal (`--force`) and applies it.
     pub(crate) apply: &'a str,
+    /// Renders and applies without overriding a refusal: a later step of a recipe.
+    pub(crate) apply_checked: &'a str,
+    /// The earlier render: the scale-in guard reads its counts.
+    pub(crate) old: &'a Objects,
     /// The new render: recipes name its StatefulSet and know whether its volumes are static.
     pub(crate) new: &'a Objects,
 }
@@ -462,6 +467,8 @@ mod tests {
         let new_render = Objects::default();
         let cx = Context {
             apply: "kubectl apply -k deploy",
+            apply_checked: "kubectl apply -k deploy",
+            old: &new_render,
             new: &new_render,
         };
         check(&object(kind, old), &object(kind, new), &cx)
