@@ -134,8 +134,9 @@ impl ClusterTiming {
                 + HEALTH_BUDGET_SECONDS
                 + CREATE_BUDGET_SECONDS
                 + STALE_CLAIM_MARGIN_SECONDS
-                + 4 * settle_budget_seconds
-                + migrate_budget_seconds
+                + 8 * settle_budget_seconds
+                // One run may move slots twice: closing an interrupted move, then the rebalance.
+                + 2 * migrate_budget_seconds
                 + JOB_DEADLINE_MARGIN_SECONDS,
             peer_wait_seconds: PEER_WAIT_SECONDS,
             rejoin_budget_seconds: REJOIN_BUDGET_SECONDS,

@@ -153,6 +153,11 @@ class ObjectStore:
             self.ignored.append(key)
         self._objects[key] = obj
 
+    def delete(self, kind: str, namespace: str | None, name: str) -> bool:
+        """`kubectl delete` (or a finished Job's ttlSecondsAfterFinished): True if it was there."""
+        key = Key(kind, None if kind in CLUSTER_SCOPED else namespace, name)
+        return self._objects.pop(key, None) is not None
+
     def find_key(self, key: Key) -> dict | None:
         return self._objects.get(key)
 
