@@ -2604,3 +2604,363 @@ fn the_reconcile_job_adds_only_cleanly_empty_pods() {
         run.context()
     );
 }
+
+// ---- The Sentinel reconcile Job: forget removed pods, one Sentinel at a time (issue 12) -----
+
+/// The key/value pairs of a flattened redis-cli reply, grouped into entries at each `name`.
+fn reply_entries(text: &str) -> Vec<Vec<(String, String)>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut entries: Vec<Vec<(String, String)>> = Vec::new();
+    for pair in lines.chunks(2) {
+        let [key, value] = pair else { break };
+        if *key == "name" || entries.is_empty() {
+            entries.push(Vec::new());
+        }
+        entries
+            .last_mut()
+            .unwrap()
+            .push((key.to_string(), value.to_string()));
+    }
+    entries
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(shell_dir().join("fixtures").join(name)).unwrap()
+}
+
+/// A reply in the form of the real FIXTURE's first entry, once per (KEY, VALUE) set of
+/// ENTRIES with those values replaced.
+fn reply_like(fixture_name: &str, entries: &[Vec<(&str, String)>]) -> String {
+    let template = reply_entries(&fixture(fixture_name)).remove(0);
+    let mut out = String::new();
+    for values in entries {
+        for (key, value) in &template {
+            let v = values
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(value.as_str(), |(_, v)| v.as_str());
+            out += &format!("{key}\n{v}\n");
+        }
+    }
+    if entries.is_empty() {
+        out = "\n".into(); // an empty list, as redis-cli prints it
+    }
+    out
+}
+
+/// SENTINEL REPLICAS listing pods (ordinal, flags), as the real 7.0 reply lists 127.0.0.1.
+fn replicas_reply(entries: &[(u32, &str)]) -> String {
+    let e: Vec<_> = entries
+        .iter()
+        .map(|(i, flags)| {
+            vec![
+                ("name", format!("{}:6379", sentinel_pod(*i))),
+                ("ip", sentinel_pod(*i)),
+                ("port", "6379".to_string()),
+                ("flags", flags.to_string()),
+            ]
+        })
+        .collect();
+    reply_like("sentinel-replicas-7.0-two.txt", &e)
+}
+
+/// SENTINEL SENTINELS listing the Sentinels of pods (ordinal, flags).
+fn sentinels_reply(entries: &[(u32, &str)]) -> String {
+    let e: Vec<_> = entries
+        .iter()
+        .map(|(i, flags)| {
+            let runid = format!("{i:0>40}");
+            vec![
+                ("name", runid.clone()),
+                ("runid", runid),
+                ("ip", sentinel_pod(*i)),
+                ("port", "26379".to_string()),
+                ("flags", flags.to_string()),
+            ]
+        })
+        .collect();
+    reply_like("sentinel-sentinels-7.0-two.txt", &e)
+}
+
+/// SENTINEL MASTER naming pod 0 master, with QUORUM and FLAGS.
+fn master_reply(quorum: u32, flags: &str) -> String {
+    reply_like(
+        "sentinel-master-7.0-ok.txt",
+        &[vec![
+            ("ip", sentinel_pod(0)),
+            ("port", "6379".to_string()),
+            ("flags", flags.to_string()),
+            ("quorum", quorum.to_string()),
+        ]],
+    )
+}
+
+/// One Sentinel's replies, call after call (the last repeats), as the fake redis-cli takes
+/// them: (command, replies).
+struct SentinelReplies {
+    ordinal: u32,
+    master: Vec<String>,
+    replicas: Vec<String>,
+    sentinels: Vec<String>,
+}
+
+impl SentinelReplies {
+    /// A Sentinel of the `sentinel` profile (3 pods, master pod 0) that matches.
+    fn matching(ordinal: u32) -> SentinelReplies {
+        let others: Vec<(u32, &str)> = (0..3)
+            .filter(|&i| i != ordinal)
+            .map(|i| (i, "sentinel"))
+            .collect();
+        SentinelReplies {
+            ordinal,
+            master: vec![master_reply(2, "master")],
+            replicas: vec![replicas_reply(&[(1, "slave"), (2, "slave")])],
+            sentinels: vec![sentinels_reply(&others)],
+        }
+    }
+
+    fn stubs(&self, sh: &Sh) -> String {
+        let mut body = String::new();
+        for (what, replies) in [
+            ("master", &self.master),
+            ("replicas", &self.replicas),
+            ("sentinels", &self.sentinels),
+        ] {
+            let files: Vec<String> = replies
+                .iter()
+                .enumerate()
+                .map(|(n, text)| {
+                    if text.starts_with('-') || text.ends_with(".txt") {
+                        return text.clone(); // -no-answer-, -hang-, or a fixture
+                    }
+                    let path = sh
+                        .path()
+                        .join(format!("reply-{}-{what}-{n}.txt", self.ordinal));
+                    std::fs::write(&path, text).unwrap();
+                    path.display().to_string()
+                })
+                .collect();
+            body += &format!(
+                "reply \"$(pod {})\" 26379 sentinel {what} mymaster -- {}\n",
+                self.ordinal,
+                files.join(" ")
+            );
+        }
+        body += &format!(
+            "reply \"$(pod {})\" 26379 sentinel reset mymaster -- sentinel-reset-7.0-one.txt\n\
+             reply \"$(pod {})\" 26379 sentinel set mymaster quorum 2 -- sentinel-set-7.0-ok.txt\n",
+            self.ordinal, self.ordinal
+        );
+        body
+    }
+}
+
+/// Runs the Job's per-Sentinel step (and the quorum step) over the three Sentinels.
+fn sentinel_reconcile(sentinels: &[SentinelReplies], then: &str) -> Run {
+    let sh = Sh::new(SENTINEL).expect("dash");
+    // The clock is the number of sleeps so far: the waits end after REDISCOVER_SECONDS sleeps.
+    let mut body = String::from("REDISCOVER_SECONDS=2\nnow() { sleeps; }\n");
+    for s in sentinels {
+        body += &s.stubs(&sh);
+    }
+    body += &format!(
+        "(check_topology; for i in 0 1 2; do reconcile_sentinel \"$(pod $i)\"; done; {then}); echo \"rc=$?\"\n\
+         grep -E 'sentinel (replicas|reset|set)' \"$STUBS/calls\" | sed -e 's/redis-cli //' -e 's/\\.redis-sentinel-headless[^ ]*//'"
+    );
+    sh.run("reconcile.sh", &body)
+}
+
+/// After a scale-down from 5 pods to 3: the Sentinel of pod 0 still lists the removed pod 3's
+/// replica (s_down) and pod 1's the removed pod 4's Sentinel. Each is reset in turn, and pod
+/// 1's reset waits until pod 0 lists exactly the live pods again (its second answer after the
+/// reset); pod 2's Sentinel matches and is left alone.
+#[test]
+fn sentinels_that_know_removed_pods_are_reset_one_at_a_time() {
+    if !dash_available() {
+        return;
+    }
+    let live = || replicas_reply(&[(1, "slave"), (2, "slave")]);
+    let mut p0 = SentinelReplies::matching(0);
+    p0.replicas = vec![
+        replicas_reply(&[(1, "slave"), (2, "slave"), (3, "s_down,slave,disconnected")]),
+        replicas_reply(&[(1, "slave")]), // rediscovering
+        live(),
+    ];
+    p0.sentinels = vec![
+        sentinels_reply(&[(1, "sentinel"), (2, "sentinel")]),
+        sentinels_reply(&[]),
+        sentinels_reply(&[(1, "sentinel"), (2, "sentinel")]),
+    ];
+    let mut p1 = SentinelReplies::matching(1);
+    p1.sentinels = vec![
+        sentinels_reply(&[(0, "sentinel"), (2, "sentinel"), (4, "sentinel")]),
+        sentinels_reply(&[(0, "sentinel"), (2, "sentinel")]),
+    ];
+    let p2 = SentinelReplies::matching(2);
+    let run = sentinel_reconcile(&[p0, p1, p2], "set_quorum");
+    let calls: Vec<&str> = run.out().lines().collect();
+    assert_eq!(calls.first(), Some(&"rc=0"), "{}", run.context());
+    let resets: Vec<usize> = (0..calls.len())
+        .filter(|&n| calls[n].contains("reset"))
+        .collect();
+    assert_eq!(resets.len(), 2, "{}", run.context());
+    assert!(
+        calls[resets[0]].starts_with("redis-sentinel-0 "),
+        "{calls:#?}"
+    );
+    assert!(
+        calls[resets[1]].starts_with("redis-sentinel-1 "),
+        "{calls:#?}"
+    );
+    // Pod 0 asked three times (before, rediscovering, rediscovered) before pod 1 is reset.
+    let p0_asked: Vec<usize> = (0..calls.len())
+        .filter(|&n| calls[n].starts_with("redis-sentinel-0 26379 sentinel replicas"))
+        .collect();
+    assert!(p0_asked.len() >= 3 && p0_asked[2] < resets[1], "{calls:#?}");
+    assert!(
+        run.stderr.contains("redis-sentinel-3.") && run.stderr.contains("(removed pod)"),
+        "{}",
+        run.context()
+    );
+    assert!(run.stderr.contains("rediscovered"), "{}", run.context());
+    assert!(
+        run.stderr
+            .contains("redis-sentinel-2.redis-sentinel-headless.redis.svc.cluster.local matches"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        !run.out().contains(" set "),
+        "quorum already 2\n{}",
+        run.context()
+    );
+}
+
+/// A reconciled deployment: a re-run resets nothing and sets nothing.
+#[test]
+fn a_reconciled_deployment_is_left_alone() {
+    if !dash_available() {
+        return;
+    }
+    let run = sentinel_reconcile(
+        &[
+            SentinelReplies::matching(0),
+            SentinelReplies::matching(1),
+            SentinelReplies::matching(2),
+        ],
+        "set_quorum",
+    );
+    assert_eq!(run.out().lines().next(), Some("rc=0"), "{}", run.context());
+    assert!(
+        !run.out().contains("reset") && !run.out().contains(" set "),
+        "{}",
+        run.context()
+    );
+    assert_eq!(
+        run.stderr.matches(" matches: ").count(),
+        3,
+        "{}",
+        run.context()
+    );
+}
+
+/// A quorum that differs is set, on that Sentinel only.
+#[test]
+fn a_differing_quorum_is_set() {
+    if !dash_available() {
+        return;
+    }
+    let mut p1 = SentinelReplies::matching(1);
+    p1.master = vec![master_reply(3, "master")];
+    let run = sentinel_reconcile(
+        &[
+            SentinelReplies::matching(0),
+            p1,
+            SentinelReplies::matching(2),
+        ],
+        "set_quorum",
+    );
+    let calls: Vec<&str> = run.out().lines().collect();
+    assert_eq!(calls[0], "rc=0", "{}", run.context());
+    let sets: Vec<&&str> = calls.iter().filter(|c| c.contains(" set ")).collect();
+    assert_eq!(
+        sets,
+        [&"redis-sentinel-1 26379 sentinel set mymaster quorum 2"],
+        "{}",
+        run.context()
+    );
+}
+
+/// A Sentinel whose lists give no clean answer (NOAUTH, LOADING, no answer, ...) is neither
+/// "matches" nor "stale": the Job waits, resets nothing, and exits 1 for a retry. So is one
+/// that sees the master down (a failover may be under way).
+#[test]
+fn an_unclean_sentinel_answer_is_never_matches_nor_reset() {
+    if !dash_available() {
+        return;
+    }
+    let mut cases: Vec<(String, SentinelReplies)> = Vec::new();
+    for bad in UNCLEAN {
+        let mut s = SentinelReplies::matching(0);
+        s.replicas = vec![bad.to_string()];
+        cases.push((format!("replicas {bad}"), s));
+        let mut s = SentinelReplies::matching(0);
+        s.sentinels = vec![bad.to_string()];
+        cases.push((format!("sentinels {bad}"), s));
+        let mut s = SentinelReplies::matching(0);
+        s.master = vec![bad.to_string()];
+        cases.push((format!("master {bad}"), s));
+    }
+    let mut s = SentinelReplies::matching(0);
+    s.master = vec![master_reply(2, "s_down,o_down,master")];
+    s.replicas = vec![replicas_reply(&[
+        (1, "slave"),
+        (2, "slave"),
+        (3, "s_down,slave"),
+    ])];
+    cases.push(("master down".into(), s));
+    for (what, s) in cases {
+        let run = sentinel_reconcile(&[s], "");
+        assert_eq!(
+            run.out().lines().next(),
+            Some("rc=1"),
+            "{what}\n{}",
+            run.context()
+        );
+        assert!(!run.out().contains("reset"), "{what}\n{}", run.context());
+        assert!(
+            run.stderr
+                .contains("is not reconciled after 2s and was not reset"),
+            "{what}\n{}",
+            run.context()
+        );
+    }
+}
+
+/// peer_list: a clean empty list is empty; no answer, an error or a cut entry is `unknown`.
+#[test]
+fn sentinel_peer_lists_tell_empty_from_no_answer() {
+    let Some(sh) = Sh::new(SENTINEL) else { return };
+    let mut body = String::new();
+    for f in [
+        "sentinel-replicas-7.0-two.txt",
+        "sentinel-sentinels-7.0-one-sdown.txt",
+        "sentinel-replicas-7.0-none.txt",
+        "sentinel-no-such-master-7.0.txt",
+        "sentinel-noauth-7.0.txt",
+        "-no-answer-",
+    ] {
+        body += &format!(
+            "reply h 26379 sentinel replicas mymaster -- {f}\necho \"[$(peer_list h replicas)]\"\n"
+        );
+    }
+    body += "reply h 26379 sentinel replicas mymaster -- '=name' '=x'\necho \"[$(peer_list h replicas)]\"\n";
+    let run = sh.run("reconcile.sh", &body);
+    assert_eq!(
+        run.out(),
+        "[127.0.0.1 slave\n127.0.0.1 slave]\n[127.0.0.1 sentinel\n127.0.0.1 s_down,sentinel,disconnected]\n\
+         []\n[unknown]\n[unknown]\n[unknown]\n[unknown]",
+        "{}",
+        run.context()
+    );
+}

@@ -2,12 +2,14 @@
 # Regenerates the real-Redis fixtures of tests/shell/fixtures/ (the ones not marked
 # "hand-written" in fixtures/README.md) from the local redis-server, redis-sentinel and
 # redis-cli. Not run by `cargo test`: the fixtures are committed, so the unit tests need no
-# Redis. Needs no root; listens on 127.0.0.1 ports 30001-30053 only, and stops every process it
+# Redis. Needs no root; listens on 127.0.0.1 ports 30001-30074 only, and stops every process it
 # started, by PID, on exit.
 #
 #   sh tests/shell/gen-fixtures.sh            (writes into tests/shell/fixtures/)
 #   sh tests/shell/gen-fixtures.sh handover   (only the hand-over fixtures, ports 30041-30053:
 #                                              they hold no node ID another fixture refers to)
+#   sh tests/shell/gen-fixtures.sh sentinel-peers   (only the Sentinels' peer lists, ports
+#                                              30061-30074)
 #
 # Every reply is stored exactly as `redis-cli ... 2>/dev/null` prints it, \r included: that is
 # what the scripts' node_cli reads before it strips the \r.
@@ -307,14 +309,65 @@ handover_fixtures() {
   capture info-replication-7.0-master-two-named-replicas.txt cli 30051 info replication
 }
 
+# ---- Sentinels' peer lists: the Sentinel reconcile Job (gen-fixtures.sh sentinel-peers) ------
+# A master with two replicas and three Sentinels on 127.0.0.1 (ports 30061-30074); the unit
+# tests rewrite the hosts of these replies to pod names, entry by entry.
+start_peer_sentinel() {
+  port=$1 master_port=$2 quorum=$3
+  dir=$WORK/sentinel-$port
+  rm -rf "$dir"; mkdir -p "$dir"
+  {
+    printf 'port %s\nbind 127.0.0.1\ndir %s\nlogfile %s/sentinel.log\n' "$port" "$dir" "$dir"
+    printf 'requirepass %s\nsentinel sentinel-pass %s\n' "$PASSWORD" "$PASSWORD"
+    printf 'sentinel monitor mymaster 127.0.0.1 %s %s\n' "$master_port" "$quorum"
+    printf 'sentinel auth-pass mymaster %s\nsentinel down-after-milliseconds mymaster 1000\n' "$PASSWORD"
+  } > "$dir/sentinel.conf"
+  redis-sentinel "$dir/sentinel.conf" &
+  eval "PID_$port=$!"
+  PIDS="$PIDS $!"
+  wait_until answers "$port"
+}
+count_of() { [ "$(cli "$1" sentinel "$2" mymaster | grep -c '^name$')" = "$3" ]; }
+flagged() { [ "$(cli "$1" sentinel "$2" mymaster | grep -c "^$3,")" = "$4" ]; }
+
+sentinel_peer_fixtures() {
+  start_plain 30061 'save ""'
+  start_plain 30062 'save ""' 'replicaof 127.0.0.1 30061'
+  start_plain 30063 'save ""' 'replicaof 127.0.0.1 30061'
+  for p in 30071 30072 30073; do start_peer_sentinel "$p" 30061 2; done
+  wait_until count_of 30071 replicas 2
+  wait_until count_of 30071 sentinels 2
+  capture sentinel-replicas-7.0-two.txt cli 30071 sentinel replicas mymaster
+  capture sentinel-sentinels-7.0-two.txt cli 30071 sentinel sentinels mymaster
+  capture sentinel-ckquorum-7.0-ok.txt cli 30071 sentinel ckquorum mymaster
+  capture sentinel-set-7.0-ok.txt cli 30071 sentinel set mymaster quorum 2
+  # A replica and a Sentinel stop: the others see them s_down.
+  stop_node 30063
+  stop_node 30073
+  wait_until flagged 30071 replicas s_down 1
+  wait_until flagged 30071 sentinels s_down 1
+  capture sentinel-replicas-7.0-one-sdown.txt cli 30071 sentinel replicas mymaster
+  capture sentinel-sentinels-7.0-one-sdown.txt cli 30071 sentinel sentinels mymaster
+  cli 30071 sentinel set mymaster quorum 3 > /dev/null
+  capture sentinel-ckquorum-7.0-no-quorum.txt cli 30071 sentinel ckquorum mymaster
+  capture sentinel-reset-7.0-one.txt cli 30072 sentinel reset mymaster
+  # Empty lists: a Sentinel of a master without replicas, alone.
+  start_plain 30064 'save ""'
+  start_peer_sentinel 30074 30064 1
+  capture sentinel-replicas-7.0-none.txt cli 30074 sentinel replicas mymaster
+  capture sentinel-sentinels-7.0-none.txt cli 30074 sentinel sentinels mymaster
+}
+
 mkdir -p "$OUT"
 case "${1:-all}" in
   handover) handover_fixtures ;;
+  sentinel-peers) sentinel_peer_fixtures ;;
   all)
     cluster_fixtures
     replication_fixtures
     sentinel_fixtures
-    handover_fixtures ;;
-  *) say "usage: $0 [handover]"; exit 2 ;;
+    handover_fixtures
+    sentinel_peer_fixtures ;;
+  *) say "usage: $0 [handover|sentinel-peers]"; exit 2 ;;
 esac
 say "done"
