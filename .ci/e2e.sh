@@ -31,7 +31,7 @@ cluster|10.244.0.0/16|tests/e2e/test_script_contract.py tests/e2e/emulator/test_
 sentinel|10.245.0.0/16|tests/e2e/test_sentinel.py tests/e2e/test_kustomize.py
 controls|10.246.0.0/16|tests/e2e/test_creators.py tests/e2e/test_negative.py tests/e2e/test_day2_negative.py
 day2|10.247.0.0/16|tests/e2e/test_day2.py
-scaling|10.248.0.0/16|tests/e2e/test_scaling_cluster.py
+scaling|10.248.0.0/16|tests/e2e/test_scaling_cluster.py tests/e2e/test_scaling_sentinel.py
 "}
 LOGS=target/e2e-logs
 mkdir -p "$LOGS"

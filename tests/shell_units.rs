@@ -2964,3 +2964,66 @@ fn sentinel_peer_lists_tell_empty_from_no_answer() {
         run.context()
     );
 }
+
+/// The open slots of an interrupted move show only in the two nodes' own views, which
+/// `redis-cli --cluster check` collects: its report (real, with its colour codes) is what the
+/// Job reads. A healthy report has no open slot and agreeing nodes; no report is neither.
+#[test]
+fn the_reconcile_job_reads_open_slots_and_agreement_from_cluster_check() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let run = sh.run(
+        "reconcile.sh",
+        r#"for f in ok open-slot; do
+          CHECK_OUT=$(cat "$FIXTURES/cluster-check-7.0-$f.txt")
+          if has_open_slots; then echo "$f open"; else echo "$f closed"; fi
+          if nodes_agree; then echo "$f agree"; else echo "$f differ"; fi
+        done
+        CHECK_OUT="Could not connect to Redis at 10.1.0.1:6379: Connection refused"
+        if has_open_slots; then echo "none open"; else echo "none closed"; fi
+        if nodes_agree; then echo "none agree"; else echo "none differ"; fi"#,
+    );
+    assert_eq!(
+        run.out(),
+        "ok closed\nok agree\nopen-slot open\nopen-slot agree\nnone closed\nnone differ",
+        "{}",
+        run.context()
+    );
+}
+
+/// Retiring: a node that still owns slots is never reset or forgotten; one the members no
+/// longer list but that still holds keys (a run killed between its forgets and its reset, in
+/// the order of an earlier version) is reset; the reset comes before any FORGET.
+#[test]
+fn retire_resets_before_forgetting_and_never_touches_a_slot_owner() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let setup = r#"MEMBERS=5 PODS=6 RETIRING=1 SETTLE_BUDGET_SECONDS=10
+        for i in 0 1 2 3 4; do
+          reply "$(pod $i)" 6379 cluster nodes -- cluster-nodes-7.0-formed.txt
+          reply "$(pod $i)" 6379 cluster forget 9e1de2a49b7fb5342c54a83925762f226a82d56f -- =OK
+        done
+        reply "$(pod 5)" 6379 cluster reset hard -- reply-7.0-loading.txt =OK
+        reply "$(pod 5)" 6379 cluster info -- cluster-info-7.0-alone.txt
+        reply "$(pod 5)" 6379 dbsize -- dbsize-7.0-zero.txt"#;
+    // Pod 5 (a replica in the fixture) retires: LOADING first, then OK; then the forgets.
+    let run = sh.run(
+        "reconcile.sh",
+        &format!("{setup}\nTABLE=$(node_table < \"$FIXTURES/cluster-nodes-7.0-formed.txt\")\nsnapshot() {{ TABLE=$(node_table < \"$FIXTURES/cluster-nodes-7.0-pod5-alone.txt\" | grep -v .); REF_HOST=$(pod 0); }}\nretire"),
+    );
+    assert_eq!(run.code, 0, "{}", run.context());
+    let calls: Vec<&str> = run
+        .calls
+        .lines()
+        .filter(|l| l.contains("reset") || l.contains("forget"))
+        .collect();
+    assert_eq!(calls.len(), 2 + 5, "{}", run.context());
+    assert!(calls[0].ends_with("cluster reset hard") && calls[1].ends_with("cluster reset hard"));
+    assert!(calls[2..].iter().all(|c| c.contains("cluster forget 9e1de2a4")));
+    // A retiring master that owns slots: nothing is reset or forgotten.
+    let run = sh.run(
+        "reconcile.sh",
+        &format!("{setup}\nMEMBERS=2 PODS=3\nTABLE=$(node_table < \"$FIXTURES/cluster-nodes-7.0-formed.txt\")\nretire"),
+    );
+    assert_eq!(run.code, 1, "{}", run.context());
+    assert!(run.stderr.contains("still owns 5461 slots"), "{}", run.context());
+    assert!(!run.calls.contains("reset") && !run.calls.contains("forget"), "{}", run.context());
+}
