@@ -2,47 +2,19 @@
 apply` would (emulator `Cluster.apply_update`: the StatefulSet grows or shrinks, the new
 reconcile Job starts at once), under the continuous writer of day 2 (SET + WAIT 1).
 
-`apply_scale` waits for the Job and for the new shape, then checks what the issue asks after
-each step: no acknowledged write lost, no pod that stays restarted (counts never roll pods),
+`apply_scale` (scaling.apply_scale with the cluster's checks) waits for the Job and for the
+new shape, then checks what the issue asks after each step: no acknowledged write lost, no pod that stays restarted (counts never roll pods),
 every member knows exactly the members, every slot served, the masters' shares within 2% of
 even, each master with its replicas; and the pods being retired hold nothing."""
 
 from __future__ import annotations
 
-import dataclasses
-import time
-
+import scaling
 from cluster_health import RedisClusterClient
-from day2 import WARM_UP, Writer, longest_gap, read_back
 from emulator.errors import HarnessError
 
-JOB_TIMEOUT = 900
 HEALTH_TIMEOUT = 180
 SLOTS = 16384
-
-
-@dataclasses.dataclass
-class ScaleResult:
-    step: str
-    job_seconds: float
-    shape_seconds: float        # apply -> the Job complete and the cluster healthy
-    worst_ack_gap: float        # longest time without an acknowledged write, any lane
-    worst_accept_gap: float     # without a SET answered OK
-    acked: list
-    lost: list
-    slots: dict                 # pod -> slots owned (masters)
-    balance_percent: float      # the largest distance from an even share
-    errors: dict
-    job_log: str
-    job_name_seen_before: bool  # an earlier step had this Job name (deleted as its TTL would)
-
-    def figures(self) -> dict:
-        return {"job_seconds": self.job_seconds, "time_to_shape_s": self.shape_seconds,
-                "worst_ack_gap_s": self.worst_ack_gap,
-                "worst_accept_gap_s": self.worst_accept_gap,
-                "acked": len(self.acked), "lost": len(self.lost), "slots": self.slots,
-                "balance_percent": self.balance_percent, "errors": self.errors,
-                "job_name_seen_before": self.job_name_seen_before}
 
 
 def members_client(target, rendered, members: int) -> RedisClusterClient:
@@ -101,71 +73,39 @@ def total_keys(target) -> int:
     return total
 
 
-def apply_scale(target, rendered, step: str, interrupt=None) -> ScaleResult:
-    """Apply RENDERED (the re-render) onto TARGET's cluster under the writer and judge it.
-    INTERRUPT(cluster, job_name) may kill the Job mid-way and re-run it (scenario e); it
-    returns the JobResult that counts."""
+def apply_scale(target, rendered, step: str, interrupt=None):
+    """scaling.apply_scale of RENDERED with the cluster's checks of the new shape: the members
+    healthy as exactly the members (every slot served, masters within 2% of even, each with its
+    replicas), no pod that existed restarted, the retired pods empty, and the masters holding
+    no fewer keys than before. Figures: slots per master, the largest distance from even."""
     cl = target.cluster
     topo = topology(rendered)
     members = topo["members"]
     before = {p.name: p.ip for p in cl.statefulset_pods(target.statefulset, target.namespace)}
     keys_before = total_keys(target)
-    writer = Writer(target, f"sc:{step}")
-    writer.start()
-    try:
-        time.sleep(WARM_UP)
-        t_apply = time.monotonic()
-        # A shape seen before (3x1 again after a scale-in, 4x1 again in scenario e) renders
-        # that shape's Job name again. Kubernetes deleted that finished Job 10 minutes after it
-        # ended (ttlSecondsAfterFinished: 600), so the apply creates and runs it again; the
-        # emulator keeps finished Jobs, so their deletion is done here. (Within those 10
-        # minutes `kubectl apply` finds the Job and runs nothing: README "Returning to an
-        # earlier shape".)
-        ttl_deleted = cl.store.delete("Job", target.namespace, rendered.job)
-        rollout = cl.apply_update(rendered.objects(), role_of=target.role_of)
-        if interrupt is not None:
-            job = interrupt(cl, rendered.job)
-            rollout.wait(JOB_TIMEOUT)
-        else:
-            rollout.wait(JOB_TIMEOUT)
-            job = rollout.jobs.get(rendered.job)
-        if job is None or not job.succeeded:
-            raise HarnessError(f"{step}: the reconcile Job did not succeed: {job}\n"
-                               f"{rollout.report()}")
+
+    def at_shape() -> dict:
         target.dep.rendered = rendered
         target.dep.client = members_client(target, rendered, members)
-        secs, health = target.dep.client.wait_healthy(HEALTH_TIMEOUT, stable=2.0,
-                                                      what=f"healthy after {step}")
-        t_shape = time.monotonic()
+        _secs, health = target.dep.client.wait_healthy(HEALTH_TIMEOUT, stable=2.0,
+                                                       what=f"healthy after {step}")
         after = {p.name: p.ip for p in cl.statefulset_pods(target.statefulset,
                                                           target.namespace)}
         moved = sorted(n for n in after if n in before and before[n] != after[n])
         if moved:
             raise HarnessError(f"{step}: pods {moved} restarted: a count change must roll "
-                               f"no pod\n{rollout.report()}")
+                               "no pod")
         problems = retired_empty(target, rendered, members)
         if problems:
             raise HarnessError(f"{step}: retired pods are not empty: {problems}")
-        time.sleep(WARM_UP)
-    except BaseException:
-        writer.kill()
-        raise
-    record = writer.stop()
-    keys_after = total_keys(target)
-    if keys_after < keys_before:
-        raise HarnessError(f"{step}: the masters held {keys_before} keys before and "
-                           f"{keys_after} after")
-    acked = record.keys()
-    missing, wrong = read_back(target, acked)
-    shares = slot_shares(health)
-    even = SLOTS / topo["masters"]
-    balance = round(max(abs(n - even) for n in shares.values()) / even * 100, 2)
-    return ScaleResult(
-        step=step, job_seconds=round(job.seconds, 1),
-        shape_seconds=round(t_shape - t_apply, 1),
-        worst_ack_gap=max(longest_gap(record.times([lane]), t_apply, t_shape)
-                          for lane in record.lanes),
-        worst_accept_gap=max(longest_gap(record.times([lane], accepted=True), t_apply,
-                                         t_shape) for lane in record.lanes),
-        acked=acked, lost=missing + wrong, slots=shares, balance_percent=balance,
-        errors=record.errors, job_log=job.logs[-3000:], job_name_seen_before=ttl_deleted)
+        keys_after = total_keys(target)
+        if keys_after < keys_before:
+            raise HarnessError(f"{step}: the masters held {keys_before} keys before and "
+                               f"{keys_after} after")
+        shares = slot_shares(health)
+        even = SLOTS / topo["masters"]
+        return {"slots": shares, "keys_before": keys_before, "keys_after": keys_after,
+                "balance_percent": round(max(abs(n - even) for n in shares.values())
+                                         / even * 100, 2)}
+
+    return scaling.apply_scale(target, rendered.objects(), step, interrupt, at_shape)

@@ -35,10 +35,10 @@ def reconcile_job(objects: list[dict]) -> str:
 class ScaleResult:
     step: str
     job: str
-    job_started_by_apply: bool     # False: the Job has an earlier run's name (run here)
+    job_started_by_apply: bool     # False: an earlier step had this Job's name (see below)
     earlier_jobs: list[str]        # the Jobs that existed before the apply
     job_reason: str
-    seconds_to_shape: float        # the apply to the StatefulSet scaled and the Job finished
+    seconds_to_shape: float        # the apply to the new shape (the Job done, AT_SHAPE passed)
     job_seconds: float | None
     worst_ack_gap: float           # the longest any lane went without an acknowledged write
     worst_accept_gap: float        # (accepted write), from the apply to the new shape
@@ -49,6 +49,7 @@ class ScaleResult:
     errors: dict
     report: str
     job_log: str
+    extra: dict                    # what the mode's AT_SHAPE measured
 
     def figures(self) -> dict:
         return {
@@ -61,33 +62,43 @@ class ScaleResult:
             "acked": len(self.acked),
             "keys_lost": len(self.lost),
             "errors": dict(sorted(self.errors.items(), key=lambda kv: -kv[1])[:6]),
+            **self.extra,
         }
 
 
-def apply_scale(target, objects: list[dict], step: str) -> ScaleResult:
+def apply_scale(target, objects: list[dict], step: str, interrupt=None,
+                at_shape=None) -> ScaleResult:
     """Apply OBJECTS (a re-render with other counts) under the writer; wait for the new shape
     (the StatefulSet scaled, the new reconcile Job done); stop the writer and read back what it
-    acknowledged."""
+    acknowledged. INTERRUPT(cluster, job): kills the Job mid-way and runs it again, returning
+    the run that counts. AT_SHAPE(): the mode's checks of the new shape, run while the writer
+    still writes; returns figures (a dict) or raises."""
     cl = target.cluster
     job = reconcile_job(objects)
     before = {p.name: p.ip for p in cl.statefulset_pods(target.statefulset, target.namespace)}
     earlier_jobs = cl.job_names(target.namespace)
+    # Back to a shape seen before, the render is the earlier one, and so is the Job's name (a
+    # hash of its spec and script). Kubernetes deletes a finished Job after
+    # ttlSecondsAfterFinished (600 s), so the next apply creates it and it runs; the emulator
+    # keeps finished Jobs, so that deletion is done here. (An apply within 600 s of the
+    # earlier Job's end still finds it and runs nothing: README "Returning to an earlier
+    # shape".)
+    seen_before = cl.store.delete("Job", target.namespace, job)
     writer = Writer(target, f"scale:{step}")
     writer.start()
     try:
         time.sleep(WARM_UP)
         t_apply = time.monotonic()
         rollout = cl.apply_update(objects, role_of=target.role_of)
+        if interrupt is not None:
+            result = interrupt(cl, job)
         rollout.wait(ROLL_TIMEOUT)
-        result = rollout.jobs.get(job)
-        started_by_apply = job in rollout.jobs
-        if not started_by_apply:
-            # Back to a shape seen before, the render is the earlier one, and so is the Job's
-            # name (a hash of its spec and script). Kubernetes deletes a finished Job after
-            # ttlSecondsAfterFinished (600 s) and the next apply creates it again; the
-            # emulator keeps finished Jobs, so it runs here as that apply would run it. (An
-            # apply within 600 s of the earlier Job's end still finds it: nothing runs then.)
-            result = cl.run_job(job, target.namespace)
+        if interrupt is None:
+            result = rollout.jobs.get(job)
+        if result is None or not result.succeeded:
+            raise HarnessError(f"{step}: the reconcile Job did not succeed: {result}\n"
+                               f"{rollout.report()}")
+        extra = at_shape() if at_shape is not None else {}
         t_shape = time.monotonic()
         after = {p.name: p.ip for p in cl.statefulset_pods(target.statefulset, target.namespace)}
         time.sleep(WARM_UP)
@@ -98,17 +109,17 @@ def apply_scale(target, objects: list[dict], step: str) -> ScaleResult:
     acked = record.keys()
     missing, wrong = read_back(target, acked)
     return ScaleResult(
-        step=step, job=job, job_started_by_apply=started_by_apply,
-        earlier_jobs=earlier_jobs, job_reason=result.reason if result else "not started",
+        step=step, job=job, job_started_by_apply=not seen_before,
+        earlier_jobs=earlier_jobs, job_reason=result.reason,
         seconds_to_shape=round(t_shape - t_apply, 1),
-        job_seconds=round(result.seconds, 1) if result else None,
+        job_seconds=round(result.seconds, 1),
         worst_ack_gap=max(longest_gap(record.times([lane]), t_apply, t_shape)
                           for lane in record.lanes),
         worst_accept_gap=max(longest_gap(record.times([lane], accepted=True), t_apply, t_shape)
                              for lane in record.lanes),
         ips_before=before, ips_after=after, acked=acked, lost=missing + wrong,
-        errors=record.errors, report=rollout.report(),
-        job_log=result.logs if result else "")
+        errors=record.errors, report=rollout.report(), job_log=result.logs[-3000:],
+        extra=extra)
 
 
 # -- what each Sentinel knows ------------------------------------------------------------------

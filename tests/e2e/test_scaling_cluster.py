@@ -31,7 +31,8 @@ import traceback
 import pytest
 
 import render
-from cluster_scaling import ScaleResult, apply_scale, total_keys
+from cluster_scaling import apply_scale, total_keys
+from scaling import ScaleResult
 from day2 import ClusterTarget, read_back, run_client
 from scenarios import Deployment, Figures
 
@@ -223,7 +224,7 @@ def test_scaling_step(chains, chain_name, step):
         pytest.fail(f"{chain_name}: step {step} did not run: {chain.error}")
     assert not res.lost, f"{len(res.lost)} of {len(res.acked)} acknowledged writes lost: " \
                          f"{res.lost[:5]}"
-    assert res.balance_percent <= 2.0 + 100 * 1 / (16384 / 4), res.slots
+    assert res.extra["balance_percent"] <= 2.0 + 100 * 1 / (16384 / 4), res.extra["slots"]
     assert not res.errors.get("ClusterDownError"), res.errors
 
 
