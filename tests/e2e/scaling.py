@@ -118,7 +118,7 @@ def apply_scale(target, objects: list[dict], step: str, interrupt=None,
         worst_accept_gap=max(longest_gap(record.times([lane], accepted=True), t_apply, t_shape)
                              for lane in record.lanes),
         ips_before=before, ips_after=after, acked=acked, lost=missing + wrong,
-        errors=record.errors, report=rollout.report(), job_log=result.logs[-3000:],
+        errors=record.errors, report=rollout.report(), job_log=result.logs,
         extra=extra)
 
 

@@ -72,9 +72,13 @@ def counts(masters: int, replicas: int, retiring: int | None = None):
     return edit
 
 
-def kill_mid_rebalance(cl, job_name: str):
-    """Kill the Job's pod once its log says slots move, then run the Job again (as a user
-    deleting the failed Job and re-applying would)."""
+def kill_mid_rebalance(cl, job_name: str, password: str, statefulset: str, namespace: str):
+    """Kill the Job's pod once its log says slots move. A kill lands between two slots or in
+    the middle of one (MIGRATE of its keys); the second is too short to hit by timing, so it
+    is made certain: one more slot is put in flight from its owner to the new master
+    (CLUSTER SETSLOT ... IMPORTING / MIGRATING, as `redis-cli --cluster rebalance` does before
+    it moves the keys). Then the Job runs again (as a user deleting the failed Job and
+    re-applying would): it must close that slot first, then finish."""
     deadline = time.monotonic() + 300
     victim = None
     while time.monotonic() < deadline and victim is None:
@@ -87,7 +91,33 @@ def kill_mid_rebalance(cl, job_name: str):
         raise AssertionError("the Job never started moving slots")
     cl.delete_pod(victim, grace=0)
     time.sleep(1)
+    open_one_slot(cl, password, statefulset, namespace)
     return cl.run_job(job_name, timeout=900)
+
+
+def open_one_slot(cl, password: str, statefulset: str, namespace: str) -> None:
+    """Slot in flight from a master that owns slots to the new master, pod 6 (scenario e)."""
+    env = {"REDISCLI_AUTH": password}
+
+    def cli(pod, *args):
+        r = pod.exec(["redis-cli", "--no-auth-warning", *args], timeout=5, container="redis",
+                     env=env)
+        return r.stdout.strip()
+    pods = {p.ordinal: p for p in cl.statefulset_pods(statefulset, namespace)}
+    mine = {}
+    for o, pod in pods.items():
+        lines = [l for l in cli(pod, "cluster", "nodes").splitlines() if "myself" in l]
+        if not lines:
+            continue  # no clean answer: not a source or target to use
+        f = lines[0].split()
+        mine[o] = (f[0], [x for x in f[8:] if not x.startswith("[")], "master" in f[2])
+    assert 6 in mine, f"pod 6 (the new master) gave no CLUSTER NODES: {sorted(mine)}"
+    target_id = mine[6][0]
+    source = next(o for o, (_i, slots, master) in sorted(mine.items())
+                  if master and slots and o != 6)
+    slot = mine[source][1][-1].split("-")[-1]
+    assert cli(pods[6], "cluster", "setslot", slot, "importing", mine[source][0]) == "OK"
+    assert cli(pods[source], "cluster", "setslot", slot, "migrating", target_id) == "OK"
 
 
 CHAINS = {
@@ -137,7 +167,11 @@ def run_chain(chain: Chain, runtime, binary, workdir) -> None:
             continue
         # The same folder each time: render -o compares with the earlier render (the guard).
         new = render.render_profile(binary, path, workdir / "render", password)
-        res: ScaleResult = apply_scale(target, new, name, opts.get("interrupt"))
+        interrupt = opts.get("interrupt")
+        if interrupt is not None:
+            def interrupt(cl, job, kill=interrupt):
+                return kill(cl, job, password, new.statefulset, new.namespace)
+        res: ScaleResult = apply_scale(target, new, name, interrupt)
         chain.results[name] = res
         all_acked += res.acked
         chain.figures.record(f"scale_{name}", res.figures())
@@ -226,6 +260,9 @@ def test_scaling_step(chains, chain_name, step):
                          f"{res.lost[:5]}"
     assert res.extra["balance_percent"] <= 2.0 + 100 * 1 / (16384 / 4), res.extra["slots"]
     assert not res.errors.get("ClusterDownError"), res.errors
+    if "job-killed" in step:
+        # The run after the kill found the slot left in flight and closed it first.
+        assert "slots are open (a slot move was interrupted)" in res.job_log, res.job_log
 
 
 def test_naive_shrink_is_refused_and_loses_data(chains):
