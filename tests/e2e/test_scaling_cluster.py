@@ -170,7 +170,7 @@ def run_chain(chain: Chain, runtime, binary, workdir) -> None:
         interrupt = opts.get("interrupt")
         if interrupt is not None:
             def interrupt(cl, job, kill=interrupt):
-                return kill(cl, job, password, new.statefulset, new.namespace)
+                return kill(cl, job, new.password, new.statefulset, new.namespace)
         res: ScaleResult = apply_scale(target, new, name, interrupt)
         chain.results[name] = res
         all_acked += res.acked
