@@ -3017,13 +3017,23 @@ fn retire_resets_before_forgetting_and_never_touches_a_slot_owner() {
         .collect();
     assert_eq!(calls.len(), 2 + 5, "{}", run.context());
     assert!(calls[0].ends_with("cluster reset hard") && calls[1].ends_with("cluster reset hard"));
-    assert!(calls[2..].iter().all(|c| c.contains("cluster forget 9e1de2a4")));
+    assert!(calls[2..]
+        .iter()
+        .all(|c| c.contains("cluster forget 9e1de2a4")));
     // A retiring master that owns slots: nothing is reset or forgotten.
     let run = sh.run(
         "reconcile.sh",
         &format!("{setup}\nMEMBERS=2 PODS=3\nTABLE=$(node_table < \"$FIXTURES/cluster-nodes-7.0-formed.txt\")\nretire"),
     );
     assert_eq!(run.code, 1, "{}", run.context());
-    assert!(run.stderr.contains("still owns 5461 slots"), "{}", run.context());
-    assert!(!run.calls.contains("reset") && !run.calls.contains("forget"), "{}", run.context());
+    assert!(
+        run.stderr.contains("still owns 5461 slots"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        !run.calls.contains("reset") && !run.calls.contains("forget"),
+        "{}",
+        run.context()
+    );
 }
