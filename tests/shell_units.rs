@@ -3037,3 +3037,47 @@ fn retire_resets_before_forgetting_and_never_touches_a_slot_owner() {
         run.context()
     );
 }
+
+/// A retiring master whose replica is retiring too (kept with `cluster-allow-replica-migration
+/// no`): that replica cannot forget its master ("Can't forget my master!"), and need not: its
+/// own reset forgets every node. A member refusing the same stops the Job.
+#[test]
+fn a_retiring_replica_may_refuse_to_forget_its_retiring_master() {
+    let Some(sh) = Sh::new(CLUSTER) else { return };
+    let fixture = "cluster-nodes-7.0-retiring-master-with-replica.hand.txt";
+    let run = sh.run(
+        "reconcile.sh",
+        &format!(
+            r#"MEMBERS=4 PODS=6 RETIRING=2 SETTLE_BUDGET_SECONDS=10
+        TABLE=$(node_table < "$FIXTURES/{fixture}")
+        for i in 0 1 2 3; do
+          reply "$(pod $i)" 6379 cluster forget 93882e1b610ceb9245999227765f12f50465d0b8 -- =OK
+          reply "$(pod $i)" 6379 cluster forget 9e1de2a49b7fb5342c54a83925762f226a82d56f -- =OK
+        done
+        reply "$(pod 5)" 6379 cluster forget 93882e1b610ceb9245999227765f12f50465d0b8 -- "=ERR Can't forget my master!"
+        reply "$(pod 4)" 6379 cluster forget 9e1de2a49b7fb5342c54a83925762f226a82d56f -- "=ERR Unknown node 9e1de2a49b7fb5342c54a83925762f226a82d56f"
+        for i in 4 5; do
+          reply "$(pod $i)" 6379 cluster reset hard -- =OK
+          reply "$(pod $i)" 6379 cluster info -- cluster-info-7.0-alone.txt
+          reply "$(pod $i)" 6379 dbsize -- dbsize-7.0-zero.txt
+        done
+        snapshot() {{ REF_HOST=$(pod 0); }}
+        retire"#
+        ),
+    );
+    assert_eq!(run.code, 0, "{}", run.context());
+    assert_eq!(run.calls.matches("cluster reset hard").count(), 2, "{}", run.context());
+    // A member that refuses is not a retiring replica: the Job stops.
+    let run = sh.run(
+        "reconcile.sh",
+        &format!(
+            r#"MEMBERS=4 PODS=6 RETIRING=2 SETTLE_BUDGET_SECONDS=10
+        TABLE=$(node_table < "$FIXTURES/{fixture}")
+        reply "$(pod 0)" 6379 cluster forget 93882e1b610ceb9245999227765f12f50465d0b8 -- "=ERR Can't forget my master!"
+        reply "$(pod 4)" 6379 cluster reset hard -- =OK
+        retire"#
+        ),
+    );
+    assert_eq!(run.code, 1, "{}", run.context());
+    assert!(run.stderr.contains("did not forget"), "{}", run.context());
+}
