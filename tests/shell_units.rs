@@ -3066,7 +3066,12 @@ fn a_retiring_replica_may_refuse_to_forget_its_retiring_master() {
         ),
     );
     assert_eq!(run.code, 0, "{}", run.context());
-    assert_eq!(run.calls.matches("cluster reset hard").count(), 2, "{}", run.context());
+    assert_eq!(
+        run.calls.matches("cluster reset hard").count(),
+        2,
+        "{}",
+        run.context()
+    );
     // A member that refuses is not a retiring replica: the Job stops.
     let run = sh.run(
         "reconcile.sh",
