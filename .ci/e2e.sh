@@ -26,12 +26,13 @@ export E2E_FIGURES="${E2E_FIGURES:-$PWD/target/e2e-figures.json}"
 # bridge namespace, lock and work dir) and its own pod subnet. Format: name|subnet|pytest args.
 # Balance them by the --durations figures in their logs; 2 cores carry four groups of mostly
 # waiting Redis pods without probe timeouts (the harness adds probe slack for a loaded host).
+# The scaling tests run after day 2 in its group, not as a fifth group: with all five at once
+# (about 80 pods probing) the load average passed 100 and timing assertions failed.
 GROUPS_SPEC=${E2E_GROUPS:-"
 cluster|10.244.0.0/16|tests/e2e/test_script_contract.py tests/e2e/emulator/test_emulator.py tests/e2e/test_cluster.py
 sentinel|10.245.0.0/16|tests/e2e/test_sentinel.py tests/e2e/test_kustomize.py
 controls|10.246.0.0/16|tests/e2e/test_creators.py tests/e2e/test_negative.py tests/e2e/test_day2_negative.py
-day2|10.247.0.0/16|tests/e2e/test_day2.py
-scaling|10.248.0.0/16|tests/e2e/test_scaling_cluster.py tests/e2e/test_scaling_sentinel.py
+day2|10.247.0.0/16|tests/e2e/test_day2.py tests/e2e/test_scaling_cluster.py tests/e2e/test_scaling_sentinel.py
 "}
 LOGS=target/e2e-logs
 mkdir -p "$LOGS"
