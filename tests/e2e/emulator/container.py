@@ -203,10 +203,34 @@ class Container:
 
     # -- exec and stopping --------------------------------------------------------------------
 
+    def _set_up(self, timeout: float = 15.0) -> bool:
+        """Wait until the container's first process has entered the pod's network namespace
+        and set up its mounts (container_init's status file). Before that, `nsenter --target` enters the
+        host's namespaces and root instead: an exec right after the start (a client pod on a
+        loaded host) then ran on the host, and its connections to pod IPs met the host's
+        egress (an HTTP proxy answered `400 Bad Request`)."""
+        deadline = time.monotonic() + timeout
+        host_net = os.readlink("/proc/self/ns/net")
+        while time.monotonic() < deadline:
+            try:
+                pid = self.proc.pid
+                # container_init runs inside the pod's namespaces and writes the status file
+                # once the container's mounts are in place, just before its chroot.
+                if (self._status_path.exists()
+                        and os.readlink(f"/proc/{pid}/ns/net") != host_net):
+                    return True
+            except OSError:
+                return False  # the process is gone
+            time.sleep(0.05)
+        return False
+
     def exec(self, argv: list[str], timeout: float, env: dict[str, str] | None = None,
              input: str | None = None) -> ExecResult:
         if not self.running:
             return ExecResult(-1, "", f"container {self.name} is not running")
+        if not self._set_up():
+            return ExecResult(-1, "", f"container {self.name} is not set up (its namespaces "
+                                      "and mounts) within 15 s")
         full = [shutil.which("nsenter") or "nsenter", f"--target={self.proc.pid}", "--net",
                 "--uts", "--mount", "--root", "--wd", "--", *self.security.setpriv_wrapper(),
                 *argv]
@@ -217,8 +241,8 @@ class Container:
         """`kubectl exec -i` left running: ARGV in the container's namespaces, root, user and
         env, with stdin a pipe. The caller owns the process (its own process group: kill it
         with process.killpg); it dies with the pod."""
-        if not self.running:
-            raise HarnessError(f"{self.pod.name}/{self.name} is not running")
+        if not self.running or not self._set_up():
+            raise HarnessError(f"{self.pod.name}/{self.name} is not running or not set up")
         full = [shutil.which("nsenter") or "nsenter", f"--target={self.proc.pid}", "--net",
                 "--uts", "--mount", "--root", "--wd", "--", *self.security.setpriv_wrapper(),
                 *argv]
