@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::fields::{changes, FieldPath};
 use super::immutable::{Context, Recipe, Refusal};
 use super::objects::{Key, Object, Objects};
+use crate::templates::TOPOLOGY_KEY;
 
 /// A render's counts, from its ConfigMap's `topology` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +84,7 @@ fn shape_of(render: &Objects, sts: &Object) -> Option<Shape> {
                 namespace: sts.key.namespace.clone(),
                 name: name.into(),
             };
-            Shape::parse(render.get(&key)?.at(&["data", "topology"])?.as_str()?)
+            Shape::parse(render.get(&key)?.at(&["data", TOPOLOGY_KEY])?.as_str()?)
         })
 }
 

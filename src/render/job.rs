@@ -14,7 +14,7 @@ use super::meta;
 use super::mode::Mode;
 use super::pod::{self, CONFIG_VOLUME, SECRET_VOLUME, TMP_VOLUME};
 use crate::model::{paths, Amounts, Component, Model};
-use crate::templates::Script;
+use crate::templates::TOPOLOGY_KEY;
 
 /// How long a finished Job stays (its log with it).
 const JOB_TTL_SECONDS: i32 = 600;
@@ -31,7 +31,7 @@ pub(super) fn reconcile_job(m: &Model, mode: &dyn Mode, config: &ConfigMap) -> J
             .and_then(|d| d.get(key))
             .map_or("", String::as_str)
     };
-    let spec = job_spec(m, mode, &topology_line(file(topology_key(mode))));
+    let spec = job_spec(m, mode, &topology_line(file(TOPOLOGY_KEY)));
     let spec_yaml = super::document(&spec);
     // The document's `---\n` start does not change what the hash tells apart.
     let spec_yaml = spec_yaml.strip_prefix("---\n").unwrap_or(&spec_yaml);
@@ -41,13 +41,6 @@ pub(super) fn reconcile_job(m: &Model, mode: &dyn Mode, config: &ConfigMap) -> J
         spec: Some(spec),
         ..Job::default()
     }
-}
-
-fn topology_key(mode: &dyn Mode) -> &'static str {
-    mode.scripts()
-        .iter()
-        .find(|s| matches!(s, Script::ClusterTopology | Script::SentinelTopology))
-        .map_or("topology", |s| s.key())
 }
 
 /// The topology file's settings (`key=value` lines, comments left out), on one line.

@@ -13,7 +13,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 pub(crate) use context::{ClusterContext, SentinelContext};
-pub(crate) use script::{ProbeMode, Script};
+pub(crate) use script::{ProbeMode, Script, TOPOLOGY_KEY};
 
 /// Every embedded template, by name (its path under `templates/`): the ConfigMap files, the
 /// fragments they include, and the starter profile.

@@ -34,6 +34,10 @@ pub(crate) enum Script {
     SentinelReconcile,
 }
 
+/// The ConfigMap key of either mode's topology file (read by the Job's render and by
+/// `apply` in an earlier render).
+pub(crate) const TOPOLOGY_KEY: &str = "topology";
+
 impl Script {
     pub(crate) const CLUSTER: [Script; 6] = [
         Script::ClusterRedisConf,
@@ -76,7 +80,7 @@ impl Script {
             Script::ClusterReconcile => "reconcile.sh",
             Script::SentinelStart => "sentinel.sh",
             Script::ClusterPreStop | Script::SentinelPreStop => "prestop.sh",
-            Script::ClusterTopology | Script::SentinelTopology => "topology",
+            Script::ClusterTopology | Script::SentinelTopology => TOPOLOGY_KEY,
             Script::SentinelReconcile => "reconcile.sh",
         }
     }

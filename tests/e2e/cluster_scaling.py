@@ -29,12 +29,6 @@ def members_client(target, rendered, members: int) -> RedisClusterClient:
     return client
 
 
-def topology(rendered) -> dict[str, int]:
-    cm = next(o for o in rendered.objects() if o.get("kind") == "ConfigMap")
-    lines = cm["data"]["topology"].splitlines()
-    return {k: int(v) for k, v in (l.split("=", 1) for l in lines if l and not l.startswith("#"))}
-
-
 def slot_shares(health) -> dict[str, int]:
     owners: dict[str, int] = {}
     for _slot, owner in health.slot_owner.items():
@@ -79,7 +73,7 @@ def apply_scale(target, rendered, step: str, interrupt=None):
     replicas), no pod that existed restarted, the retired pods empty, and the masters holding
     no fewer keys than before. Figures: slots per master, the largest distance from even."""
     cl = target.cluster
-    topo = topology(rendered)
+    topo = scaling.rendered_topology(rendered.objects())
     members = topo["members"]
     before = {p.name: p.ip for p in cl.statefulset_pods(target.statefulset, target.namespace)}
     keys_before = total_keys(target)

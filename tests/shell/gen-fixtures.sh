@@ -219,20 +219,26 @@ replication_fixtures() {
 }
 
 # ---- Sentinel -----------------------------------------------------------------------------
-start_sentinel() {
-  port=$1 master_port=$2
+# A Sentinel on $1 monitoring the master at $4:$2 with quorum $3; $5 (lines) goes into its
+# config as well. Not in a pipeline: PIDS and PID_<port> must reach the caller.
+run_sentinel() {
+  port=$1 master_port=$2 quorum=$3 master_host=$4 extra=$5
   dir=$WORK/sentinel-$port
   rm -rf "$dir"; mkdir -p "$dir"
   {
     printf 'port %s\nbind 127.0.0.1\ndir %s\nlogfile %s/sentinel.log\n' "$port" "$dir" "$dir"
-    printf 'requirepass %s\nsentinel resolve-hostnames yes\nsentinel announce-hostnames yes\n' "$PASSWORD"
-    printf 'sentinel monitor mymaster localhost %s 1\n' "$master_port"
+    printf 'requirepass %s\n%s\n' "$PASSWORD" "$extra"
+    printf 'sentinel monitor mymaster %s %s %s\n' "$master_host" "$master_port" "$quorum"
     printf 'sentinel auth-pass mymaster %s\nsentinel down-after-milliseconds mymaster 1000\n' "$PASSWORD"
   } > "$dir/sentinel.conf"
   redis-sentinel "$dir/sentinel.conf" &
   eval "PID_$port=$!"
   PIDS="$PIDS $!"
   wait_until answers "$port"
+}
+start_sentinel() {
+  run_sentinel "$1" "$2" 1 localhost "sentinel resolve-hostnames yes
+sentinel announce-hostnames yes"
 }
 sentinel_flags() { cli "$1" sentinel master mymaster | sed -n '/^flags$/{n;p;}'; }
 sentinel_has_flag() { case ",$(sentinel_flags "$1")," in *,"$2",*) return 0 ;; esac; return 1; }
@@ -313,19 +319,7 @@ handover_fixtures() {
 # A master with two replicas and three Sentinels on 127.0.0.1 (ports 30061-30074); the unit
 # tests rewrite the hosts of these replies to pod names, entry by entry.
 start_peer_sentinel() {
-  port=$1 master_port=$2 quorum=$3
-  dir=$WORK/sentinel-$port
-  rm -rf "$dir"; mkdir -p "$dir"
-  {
-    printf 'port %s\nbind 127.0.0.1\ndir %s\nlogfile %s/sentinel.log\n' "$port" "$dir" "$dir"
-    printf 'requirepass %s\nsentinel sentinel-pass %s\n' "$PASSWORD" "$PASSWORD"
-    printf 'sentinel monitor mymaster 127.0.0.1 %s %s\n' "$master_port" "$quorum"
-    printf 'sentinel auth-pass mymaster %s\nsentinel down-after-milliseconds mymaster 1000\n' "$PASSWORD"
-  } > "$dir/sentinel.conf"
-  redis-sentinel "$dir/sentinel.conf" &
-  eval "PID_$port=$!"
-  PIDS="$PIDS $!"
-  wait_until answers "$port"
+  run_sentinel "$1" "$2" "$3" 127.0.0.1 "sentinel sentinel-pass $PASSWORD"
 }
 count_of() { [ "$(cli "$1" sentinel "$2" mymaster | grep -c '^name$')" = "$3" ]; }
 flagged() { [ "$(cli "$1" sentinel "$2" mymaster | grep -c "^$3,")" = "$4" ]; }
